@@ -1,0 +1,72 @@
+"""Typed payloads of the ALOR ``/ws`` data streams and their enumerations.
+
+Rules of this package:
+
+* Frozen attrs classes (slotted), one per stream payload, snake_case names that mean the same in
+  every model (``symbol``, ``exchange``, ``board``, ``portfolio``, ``price``, ``quantity_*``,
+  ``existing``...). Wire (JSON) names live only in :mod:`alor_sync.converter`.
+* Prices and money are typed :data:`Number` (``float | Decimal``): ``float`` by default,
+  ``Decimal`` when decoded with ``exact=True``. The classes are the same in both modes.
+* Optional everywhere the server may omit a field or send ``null``; only the identity of a
+  record is required (``symbol`` of a quote, ``id`` of an order...).
+
+Every model is immutable and safe to share between threads; models never run code on their own.
+"""
+
+from __future__ import annotations
+
+from alor_sync.models.enums import (
+    ClientType,
+    Condition,
+    Exchange,
+    OrderStatus,
+    OrderType,
+    RiskStatus,
+    Side,
+    StopOrderType,
+    TimeInForce,
+    TradingStatus,
+)
+from alor_sync.models.market import (
+    AllTrade,
+    Bar,
+    BookSide,
+    Instrument,
+    OrderBook,
+    OrderBookLevel,
+    Quote,
+)
+from alor_sync.models.orders import Iceberg, Order, RepoFields, StopOrder, Trade
+from alor_sync.models.portfolio import CurrencyBuyingPower, Position, Risk, SpectraRisk, Summary
+from alor_sync.models.values import Number
+
+__all__ = [
+    "AllTrade",
+    "Bar",
+    "BookSide",
+    "ClientType",
+    "Condition",
+    "CurrencyBuyingPower",
+    "Exchange",
+    "Iceberg",
+    "Instrument",
+    "Number",
+    "Order",
+    "OrderBook",
+    "OrderBookLevel",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Quote",
+    "RepoFields",
+    "Risk",
+    "RiskStatus",
+    "Side",
+    "SpectraRisk",
+    "StopOrder",
+    "StopOrderType",
+    "Summary",
+    "TimeInForce",
+    "Trade",
+    "TradingStatus",
+]

@@ -1,0 +1,293 @@
+"""Market-data models: order books, bars, quotes, the all-trades tape and instrument updates.
+
+Rules of this module:
+
+* One frozen class per stream payload; fields are the union of what the Simple, Slim and Heavy
+  formats carry, ``None`` where the decoded format lacks a field (or the server sent ``null``).
+* Unix times stay the integers the server sends (``*_timestamp_s`` / ``*_timestamp_ms``); a
+  property of the same stem without the unit (``time``, ``last_price_time``...) gives an aware
+  UTC ``datetime``. ISO-8601 times are decoded to aware UTC ``datetime`` fields directly.
+* No wire (JSON) names here: ``alor_sync.converter`` maps them.
+
+Instances are immutable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from itertools import repeat
+from typing import NamedTuple, overload
+
+import attrs
+
+from alor_sync.errors import InvalidArgumentError
+from alor_sync.models.enums import Side
+from alor_sync.models.values import Number, datetime_from_unix_ms, datetime_from_unix_seconds
+
+__all__ = ["AllTrade", "Bar", "BookSide", "Instrument", "OrderBook", "OrderBookLevel", "Quote"]
+
+
+def _from_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime_from_unix_ms(value)
+
+
+def _from_seconds(value: int | None) -> datetime | None:
+    return None if value is None else datetime_from_unix_seconds(value)
+
+
+class OrderBookLevel(NamedTuple):
+    """One price level of an order book side (``OrderBookGetAndSubscribe``)."""
+
+    price: Number
+    """Price of the level."""
+    volume: int
+    """Volume at that price, in lots."""
+    yield_: Number | None = None
+    """Yield at that price: bonds in the Slim format only, else ``None``."""
+
+
+@attrs.frozen
+class BookSide(Sequence[OrderBookLevel]):
+    """One side of an :class:`OrderBook`: a sequence of :class:`OrderBookLevel`, best first.
+
+    Stored as columns (``prices``, ``volumes``, ``yields``) and turned into rows only when you
+    index or iterate: a depth-20 book would otherwise build 40 row objects per frame, which
+    costs more than parsing the frame's JSON (measured). ``side[0].price``, ``len(side)``,
+    ``for price, volume, yield_ in side`` and slicing work as on a tuple of rows; the columns
+    are there for vectorised use.
+    """
+
+    prices: tuple[Number, ...] = ()
+    volumes: tuple[int, ...] = ()
+    """Volumes in lots, one per price."""
+    yields: tuple[Number | None, ...] | None = None
+    """Yields, one per price, or None when no level carries one (all but Slim bond books)."""
+
+    def __attrs_post_init__(self) -> None:
+        count = len(self.prices)
+        if len(self.volumes) != count or (self.yields is not None and len(self.yields) != count):
+            raise InvalidArgumentError("a book side needs as many volumes (and yields) as prices")
+
+    @classmethod
+    def from_levels(cls, levels: Iterable[OrderBookLevel]) -> BookSide:
+        """A side made of ``levels`` (best first)."""
+        rows = [OrderBookLevel(*level) for level in levels]
+        yields = tuple(level.yield_ for level in rows)
+        return cls(
+            tuple(level.price for level in rows),
+            tuple(level.volume for level in rows),
+            yields if any(y is not None for y in yields) else None,
+        )
+
+    def __len__(self) -> int:
+        return len(self.prices)
+
+    @overload
+    def __getitem__(self, index: int) -> OrderBookLevel: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> BookSide: ...
+
+    def __getitem__(self, index: int | slice) -> OrderBookLevel | BookSide:
+        yields = self.yields
+        if isinstance(index, slice):
+            return BookSide(
+                self.prices[index], self.volumes[index], None if yields is None else yields[index]
+            )
+        return OrderBookLevel(
+            self.prices[index], self.volumes[index], None if yields is None else yields[index]
+        )
+
+    def __iter__(self) -> Iterator[OrderBookLevel]:
+        yields: Iterable[Number | None] = repeat(None) if self.yields is None else self.yields
+        return map(OrderBookLevel, self.prices, self.volumes, yields)
+
+
+@attrs.frozen
+class OrderBook:
+    """The visible order book of one instrument: stream ``OrderBookGetAndSubscribe``.
+
+    Every frame is the whole book up to the requested depth (never a delta), best price first on
+    both sides; empty sides when the book is empty.
+    """
+
+    bids: BookSide
+    """Buy levels, best (highest) price first."""
+    asks: BookSide
+    """Sell levels, best (lowest) price first."""
+    timestamp_ms: int | None = None
+    """Unix milliseconds of the book state."""
+    existing: bool | None = None
+    """True for the snapshot sent at subscription, False for live updates."""
+    snapshot: bool | None = None
+    """Deprecated twin of ``existing`` (Simple only)."""
+    timestamp_s: int | None = None
+    """Deprecated unix seconds of the book state (Simple only)."""
+
+    @property
+    def time(self) -> datetime | None:
+        """``timestamp_ms`` as an aware UTC datetime."""
+        return _from_ms(self.timestamp_ms)
+
+    @property
+    def best_bid(self) -> OrderBookLevel | None:
+        """The highest bid, or None when there is none."""
+        return self.bids[0] if self.bids else None
+
+    @property
+    def best_ask(self) -> OrderBookLevel | None:
+        """The lowest ask, or None when there is none."""
+        return self.asks[0] if self.asks else None
+
+
+@attrs.frozen
+class Bar:
+    """One candle: stream ``BarsGetAndSubscribe``.
+
+    The unfinished candle is re-sent with the same ``timestamp_s`` whenever it changes; a larger
+    ``timestamp_s`` means a new candle started.
+    """
+
+    timestamp_s: int
+    """Unix seconds of the candle's open."""
+    open: Number
+    high: Number
+    low: Number
+    close: Number
+    volume: int
+    """Traded volume in lots."""
+
+    @property
+    def time(self) -> datetime:
+        """The candle's open as an aware UTC datetime."""
+        return datetime_from_unix_seconds(self.timestamp_s)
+
+
+@attrs.frozen
+class Quote:
+    """Quote summary of one instrument: stream ``QuotesSubscribe``.
+
+    Each frame is the complete quote. Slim lacks ``prev_close_price``, ``change`` and
+    ``change_percent``; only Heavy has ``currency``; only Simple the deprecated twin of
+    ``accrued_interest``.
+    """
+
+    symbol: str
+    exchange: str | None = None
+    description: str | None = None
+    prev_close_price: Number | None = None
+    last_price: Number | None = None
+    last_price_timestamp_s: int | None = None
+    """Unix seconds of the last trade."""
+    high_price: Number | None = None
+    low_price: Number | None = None
+    accrued_interest: Number | None = None
+    volume: Number | None = None
+    open_interest: int | None = None
+    ask: Number | None = None
+    bid: Number | None = None
+    ask_volume: int | None = None
+    bid_volume: int | None = None
+    order_book_timestamp_ms: int | None = None
+    """Unix milliseconds of the order book the best bid/ask come from."""
+    open_price: Number | None = None
+    yield_: Number | None = None
+    lot_size: Number | None = None
+    lot_value: Number | None = None
+    face_value: Number | None = None
+    security_type: str | None = None
+    """Security type code, e.g. ``"CS"`` (common share)."""
+    total_bid_volume: int | None = None
+    total_ask_volume: int | None = None
+    change: Number | None = None
+    change_percent: Number | None = None
+    deprecated_accrued_interest: Number | None = None
+    """Deprecated second copy of the accrued interest (Simple only)."""
+    currency: str | None = None
+
+    @property
+    def last_price_time(self) -> datetime | None:
+        """``last_price_timestamp_s`` as an aware UTC datetime."""
+        return _from_seconds(self.last_price_timestamp_s)
+
+    @property
+    def order_book_time(self) -> datetime | None:
+        """``order_book_timestamp_ms`` as an aware UTC datetime."""
+        return _from_ms(self.order_book_timestamp_ms)
+
+
+@attrs.frozen
+class AllTrade:
+    """One anonymous trade of the exchange's tape: stream ``AllTradesGetAndSubscribe``.
+
+    ``id`` is a 64-bit exchange trade number (may exceed 2**53; always an exact ``int``).
+    """
+
+    id: int
+    order_id: str | None = None
+    """Exchange order number (Simple only; the server sends 0 for anonymous trades)."""
+    symbol: str | None = None
+    board: str | None = None
+    quantity: int | None = None
+    """Quantity in lots."""
+    price: Number | None = None
+    time: datetime | None = None
+    """Trade time from the ISO-8601 field (not in Slim: use ``timestamp_ms``)."""
+    timestamp_ms: int | None = None
+    """Unix milliseconds of the trade."""
+    side: Side | str | None = None
+    """Side of the aggressor."""
+    open_interest: int | None = None
+    existing: bool | None = None
+    """True for history sent at subscription (``depth``), False for live trades."""
+
+
+_INSTRUMENT_FULL_MARKER = "exchange"
+
+
+@attrs.frozen
+class Instrument:
+    """Trading attributes of one instrument: stream ``InstrumentsGetAndSubscribeV2``.
+
+    The first frame is the full object; later frames carry only the attributes that changed plus
+    ``symbol``. Nothing is invented for the missing ones: they are ``None`` and ``fields`` names
+    the attributes the frame actually carried (a ``None`` inside ``fields`` is a ``null`` the
+    server sent). Use :meth:`merged_with` to apply an update to the full object you hold.
+    """
+
+    symbol: str
+    exchange: str | None = None
+    board: str | None = None
+    trading_status: int | None = None
+    """Trading-status code; compare with :class:`~alor_sync.models.enums.TradingStatus`."""
+    trading_status_info: str | None = None
+    price_min: Number | None = None
+    price_max: Number | None = None
+    margin_buy: Number | None = None
+    margin_sell: Number | None = None
+    margin_synthetic: Number | None = None
+    theor_price: Number | None = None
+    theor_price_limit: Number | None = None
+    volatility: Number | None = None
+    fields: frozenset[str] = frozenset()
+    """Names of the attributes present in the frame (``symbol`` included)."""
+
+    @property
+    def is_full(self) -> bool:
+        """True for the full object: it names the exchange, which an update never repeats."""
+        return _INSTRUMENT_FULL_MARKER in self.fields
+
+    @property
+    def is_partial(self) -> bool:
+        """True for an update that carries only the changed attributes."""
+        return not self.is_full
+
+    def merged_with(self, update: Instrument) -> Instrument:
+        """This object with every attribute present in ``update`` taken from ``update``."""
+        if update.symbol != self.symbol:
+            raise InvalidArgumentError(
+                f"cannot merge an update of {update.symbol!r} into {self.symbol!r}"
+            )
+        changes = {name: getattr(update, name) for name in update.fields if name != "fields"}
+        return attrs.evolve(self, **changes, fields=self.fields | update.fields)

@@ -1,0 +1,176 @@
+"""Own-trading models: orders, stop orders and own trades of a portfolio.
+
+Rules of this module:
+
+* One frozen class per stream payload; fields are the union of what the Simple, Slim and Heavy
+  formats carry, ``None`` where the decoded format lacks a field or the server sent ``null``.
+* Ids are strings (the server sends some as numbers; they are printed exactly). Upsert on ``id``.
+* Quantities: ``*_units`` are pieces, ``*_batch`` lots; a bare ``quantity`` / ``filled_quantity``
+  is the deprecated lot count of the Simple format (and of the v1 stop-orders stream).
+
+Instances are immutable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from alor_sync.models.enums import (
+    Condition,
+    OrderStatus,
+    OrderType,
+    Side,
+    StopOrderType,
+    TimeInForce,
+)
+from alor_sync.models.values import Number
+
+__all__ = ["Iceberg", "Order", "RepoFields", "StopOrder", "Trade"]
+
+
+@attrs.frozen
+class Iceberg:
+    """Iceberg parameters of an :class:`Order` or :class:`StopOrder` (quantities in lots)."""
+
+    creation_fixed_quantity: int | None = None
+    creation_variance_quantity: int | None = None
+    visible_quantity: int | None = None
+    visible_quantity_batch: int | None = None
+    visible_filled_quantity: int | None = None
+    visible_filled_quantity_batch: int | None = None
+
+
+@attrs.frozen
+class RepoFields:
+    """Repo-specific attributes of a :class:`Trade` (``None`` on the trade for ordinary deals)."""
+
+    repo_rate: Number | None = None
+    ext_ref: str | None = None
+    repo_term: int | None = None
+    account: str | None = None
+    trade_type_info: str | None = None
+    value: Number | None = None
+    yield_: Number | None = None
+
+
+@attrs.frozen
+class Trade:
+    """One own trade of a portfolio: stream ``TradesGetAndSubscribeV2``.
+
+    Slim lacks ``quantity``; only Heavy carries ``settle_date``.
+    """
+
+    id: str
+    order_id: str | None = None
+    """Exchange number of the order that traded."""
+    comment: str | None = None
+    symbol: str | None = None
+    broker_symbol: str | None = None
+    exchange: str | None = None
+    time: datetime | None = None
+    """When the trade happened."""
+    board: str | None = None
+    quantity_units: int | None = None
+    quantity_batch: int | None = None
+    quantity: int | None = None
+    """Deprecated: quantity in lots."""
+    price: Number | None = None
+    accrued_interest: Number | None = None
+    side: Side | str | None = None
+    existing: bool | None = None
+    """True for the session's trades sent at subscription, False for live trades."""
+    commission: Number | None = None
+    repo: RepoFields | None = None
+    volume: Number | None = None
+    """Money value of the trade."""
+    settle_date: datetime | None = None
+
+
+@attrs.frozen
+class Order:
+    """One own exchange order (market or limit): stream ``OrdersGetAndSubscribeV2``.
+
+    Every change arrives as the full object. Only Simple carries the deprecated ``quantity`` and
+    ``filled_quantity``.
+    """
+
+    id: str
+    symbol: str | None = None
+    board: str | None = None
+    broker_symbol: str | None = None
+    portfolio: str | None = None
+    exchange: str | None = None
+    comment: str | None = None
+    type: OrderType | str | None = None
+    side: Side | str | None = None
+    status: OrderStatus | str | None = None
+    trans_time: datetime | None = None
+    """When the order was placed."""
+    update_time: datetime | None = None
+    end_time: datetime | None = None
+    """When the order expires."""
+    quantity_units: int | None = None
+    quantity_batch: int | None = None
+    quantity: int | None = None
+    """Deprecated: quantity in lots (Simple only)."""
+    filled_quantity_units: Number | None = None
+    filled_quantity_batch: Number | None = None
+    filled_quantity: Number | None = None
+    """Deprecated: filled quantity in lots (Simple only)."""
+    price: Number | None = None
+    existing: bool | None = None
+    """True for the session's orders sent at subscription, False for live changes."""
+    time_in_force: TimeInForce | str | None = None
+    iceberg: Iceberg | None = None
+    volume: Number | None = None
+    """Money value of the order."""
+
+
+@attrs.frozen
+class StopOrder:
+    """One own conditional (stop / stop-limit) order: stream ``StopOrdersGetAndSubscribeV2``.
+
+    Frames of the deprecated v1 stream ``StopOrdersGetAndSubscribe`` decode into this class too;
+    they carry only ``id``, ``symbol``, ``broker_symbol``, ``exchange``, ``board``, ``type``,
+    ``stop_price``, ``side``, ``status``, ``end_time``, ``quantity``, ``filled_quantity_batch``,
+    ``price`` and ``existing`` (no portfolio).
+    """
+
+    id: str
+    exchange_order_id: str | None = None
+    """Exchange number of the order placed when the stop triggered (None before that)."""
+    symbol: str | None = None
+    broker_symbol: str | None = None
+    portfolio: str | None = None
+    exchange: str | None = None
+    comment: str | None = None
+    board: str | None = None
+    type: StopOrderType | str | None = None
+    side: Side | str | None = None
+    condition: Condition | str | None = None
+    status: OrderStatus | str | None = None
+    trans_time: datetime | None = None
+    update_time: datetime | None = None
+    end_time: datetime | None = None
+    error: str | None = None
+    """Why the order was rejected, if it was."""
+    quantity_units: Number | None = None
+    quantity_batch: int | None = None
+    quantity: int | None = None
+    """Deprecated: quantity in lots (Simple V2 and the v1 stream)."""
+    filled_quantity_units: Number | None = None
+    filled_quantity_batch: Number | None = None
+    price: Number | None = None
+    """Limit price of a stop-limit order (0 for a stop order)."""
+    avg_price: Number | None = None
+    stop_price: Number | None = None
+    existing: bool | None = None
+    """True for the session's orders sent at subscription, False for live changes."""
+    time_in_force: TimeInForce | str | None = None
+    iceberg: Iceberg | None = None
+    volume: Number | None = None
+    protecting_seconds: int | None = None
+    filled_quantity: Number | None = None
+    """Deprecated: filled quantity in lots (Simple only)."""
