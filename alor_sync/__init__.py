@@ -1,7 +1,24 @@
-"""alor-sync: a synchronous, threaded client for the ALOR Broker WebSocket API."""
+"""alor-sync: a synchronous, threaded client for the ALOR Broker WebSocket API.
+
+Start with :class:`AlorClient` (data subscriptions, and order commands through
+``client.commands``); :func:`decode` turns a recorded payload into its typed model. The local
+broker emulator lives in :mod:`alor_sync.emulator` (extra ``emulator``).
+"""
 
 from __future__ import annotations
 
+import logging
+
+from alor_sync.auth import (
+    JwtClaims,
+    RefreshTokenProvider,
+    StaticTokenProvider,
+    TokenProvider,
+    TokenStatistics,
+)
+from alor_sync.client import AlorClient, ClientStatistics
+from alor_sync.converter import decode, decoder_for
+from alor_sync.endpoints import DEV, PRODUCTION, Endpoints
 from alor_sync.errors import (
     AlorError,
     APIError,
@@ -20,26 +37,107 @@ from alor_sync.errors import (
     ServerError,
     TokenRefreshError,
 )
+from alor_sync.events import ConnectionChange, GapNotice, GapReason, ResubscribeReport
+from alor_sync.models import (
+    AllTrade,
+    Bar,
+    BookSide,
+    ClientType,
+    Condition,
+    CurrencyBuyingPower,
+    Exchange,
+    Iceberg,
+    Instrument,
+    Number,
+    Order,
+    OrderBook,
+    OrderBookLevel,
+    OrderStatus,
+    OrderType,
+    Position,
+    Quote,
+    RepoFields,
+    Risk,
+    RiskStatus,
+    Side,
+    SpectraRisk,
+    StopOrder,
+    StopOrderType,
+    Summary,
+    TimeInForce,
+    Trade,
+    TradingStatus,
+)
+from alor_sync.subscriptions import Subscription, SubscriptionState, SubscriptionStatistics
 from alor_sync.wire import CommandOpcode, Format, Opcode
 
+logging.getLogger("alor_sync").addHandler(logging.NullHandler())
+
 __all__ = [
+    "DEV",
+    "PRODUCTION",
     "APIError",
+    "AllTrade",
+    "AlorClient",
     "AlorError",
     "AuthenticationError",
     "BadRequestError",
+    "Bar",
+    "BookSide",
     "ClientClosedError",
+    "ClientStatistics",
+    "ClientType",
     "CommandOpcode",
     "CommandTimeoutError",
+    "Condition",
+    "ConnectionChange",
     "ConnectionLostError",
+    "CurrencyBuyingPower",
     "DecodeError",
+    "Endpoints",
+    "Exchange",
     "Format",
+    "GapNotice",
+    "GapReason",
+    "Iceberg",
+    "Instrument",
     "InvalidArgumentError",
+    "JwtClaims",
     "MalformedFrameError",
     "NotFoundError",
+    "Number",
     "Opcode",
+    "Order",
+    "OrderBook",
+    "OrderBookLevel",
+    "OrderStatus",
+    "OrderType",
     "OutcomeUnknownError",
     "PermissionDeniedError",
+    "Position",
+    "Quote",
     "RateLimitError",
+    "RefreshTokenProvider",
+    "RepoFields",
+    "ResubscribeReport",
+    "Risk",
+    "RiskStatus",
     "ServerError",
+    "Side",
+    "SpectraRisk",
+    "StaticTokenProvider",
+    "StopOrder",
+    "StopOrderType",
+    "Subscription",
+    "SubscriptionState",
+    "SubscriptionStatistics",
+    "Summary",
+    "TimeInForce",
+    "TokenProvider",
     "TokenRefreshError",
+    "TokenStatistics",
+    "Trade",
+    "TradingStatus",
+    "decode",
+    "decoder_for",
 ]

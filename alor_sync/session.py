@@ -1,0 +1,386 @@
+"""One ``/ws`` connection's subscriptions: sending, resubscribing, routing frames, confirmations.
+
+Rules of this module:
+
+* The network thread (``on_open``, ``on_frame``, ``on_state``) only sends, routes and updates
+  state; anything that may block (token refresh over HTTP) goes to the control loop, and anything
+  that is user code goes through the dispatcher.
+* Every request leaves with the token current at send time, including resubscriptions; requests
+  are kept without their token.
+* A frame is never lost silently: data for an unknown guid, malformed frames and lost events on a
+  reconnect are counted and reported (``on_error`` / gap notices).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from alor_sync import protocol
+from alor_sync.auth import TokenProvider
+from alor_sync.converter import decoder_for
+from alor_sync.dispatcher import Dispatcher, Gap, OverflowPolicy
+from alor_sync.errors import (
+    AlorError,
+    AuthenticationError,
+    ClientClosedError,
+    ConnectionLostError,
+    MalformedFrameError,
+)
+from alor_sync.events import GapNotice, GapReason, ResubscribeReport
+from alor_sync.scheduler import ControlLoop
+from alor_sync.subscriptions import (
+    LATEST_WINS_OPCODES,
+    ServerStream,
+    Subscription,
+    SubscriptionRegistry,
+    SubscriptionState,
+    SubscriptionStatistics,
+    new_stream,
+)
+from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+from alor_sync.wire import Format, Opcode
+
+__all__ = ["DataSession", "SessionHooks"]
+
+logger = logging.getLogger("alor_sync.session")
+
+_UNAUTHORIZED = 401
+
+
+class SessionHooks:
+    """Where a session reports what the user must hear about (all called off the network thread
+    by the owner's wiring: these callables must themselves only enqueue)."""
+
+    def __init__(
+        self,
+        *,
+        on_error: Callable[[BaseException, str | None], None],
+        on_gap: Callable[[GapNotice], None],
+        on_resubscribed: Callable[[ResubscribeReport], None],
+    ) -> None:
+        self.on_error = on_error
+        self.on_gap = on_gap
+        self.on_resubscribed = on_resubscribed
+
+
+class DataSession:
+    """The subscriptions of one ``/ws`` connection and the glue between socket and dispatcher.
+
+    Thread-safety: :meth:`subscribe` and handle methods may be called from any thread;
+    :meth:`on_open`, :meth:`on_frame` and :meth:`on_state` are the transport's callbacks and run
+    on its connection thread; token refreshes and watchdog checks run on the control thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        send: Callable[[str | bytes], None],
+        reconnect: Callable[[str], bool],
+        tokens: TokenProvider,
+        dispatcher: Dispatcher,
+        control: ControlLoop,
+        hooks: SessionHooks,
+        lossless_limit: int,
+        exact: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self._send_frame = send
+        self._reconnect = reconnect
+        self._tokens = tokens
+        self._dispatcher = dispatcher
+        self._control = control
+        self._hooks = hooks
+        self._lossless_limit = lossless_limit
+        self._exact = exact
+        self._clock = clock
+        self.registry = SubscriptionRegistry()
+        # Serialises "register + send" against "resend everything" so that a subscription made
+        # while the connection opens is sent exactly once on it.
+        self._send_lock = threading.RLock()
+        self._resubscribing: set[str] = set()
+        self._resubscribe_total = 0
+        self.unrouted_frames = 0
+        self.malformed_frames = 0
+
+    # ------------------------------------------------------------------ user threads
+
+    def subscribe(
+        self,
+        opcode: Opcode,
+        fmt: Format,
+        request: Mapping[str, Any],
+        callback: Callable[[Any], None],
+        *,
+        raw: bool,
+        silence_timeout: float | None = None,
+    ) -> Subscription:
+        """Register ``callback`` for ``request`` (built by :mod:`alor_sync.protocol`, with a guid
+        and without a token) and send it now if connected, else on the next connect."""
+        with self._send_lock:
+            stream = self.registry.find_shared(opcode, request, raw)
+            is_new = stream is None
+            if stream is None:
+                stream = new_stream(str(request["guid"]), opcode, fmt, request, raw)
+                stream.silence_timeout = silence_timeout
+                self._add_route(stream)
+                self.registry.add(stream)
+            handle = Subscription(
+                stream,
+                callback,
+                on_unsubscribe=self._unsubscribe_handle,
+                on_statistics=self.statistics_of,
+            )
+            # Attached before the request leaves: the snapshot may arrive before send() returns.
+            self.registry.attach(stream, handle)
+            if is_new:
+                self._send_subscribe(stream)
+            return handle
+
+    def _unsubscribe_handle(self, handle: Subscription) -> None:
+        stream = handle._stream
+        if not self.registry.detach(handle, stream):
+            return
+        self._dispatcher.remove_route(stream.guid)
+        self._send_quietly(protocol.unsubscribe_request(stream.guid))
+
+    def close(self) -> None:
+        """Mark every subscription closed (the transport is closed by the owner)."""
+        for stream in self.registry.close_all():
+            self._dispatcher.remove_route(stream.guid)
+
+    # ------------------------------------------------------------------ routing to callbacks
+
+    def _add_route(self, stream: ServerStream) -> None:
+        latest_wins = stream.opcode in LATEST_WINS_OPCODES
+        decode = (
+            None if stream.raw else decoder_for(stream.opcode, stream.format, exact=self._exact)
+        )
+        route = self._dispatcher.add_route(
+            stream.guid,
+            handler=self._fan_out(stream),
+            decode=decode,
+            policy=OverflowPolicy.LATEST_WINS if latest_wins else OverflowPolicy.LOSSLESS,
+            limit=self._lossless_limit,
+            on_overflow=lambda _route: self._on_overflow(stream),
+            on_gap=lambda gap: self._on_gap(stream, gap),
+        )
+        stream.route = route
+
+    def _fan_out(self, stream: ServerStream) -> Callable[[Any], None]:
+        """The route handler: every handle's callback, each failure reported on its own."""
+        handles = stream.handles
+        on_error = self._hooks.on_error
+
+        def handler(item: Any) -> None:
+            if len(handles) == 1:
+                handles[0].callback(item)
+                return
+            for handle in list(handles):
+                try:
+                    handle.callback(item)
+                except Exception as exc:
+                    on_error(exc, stream.guid)
+
+        return handler
+
+    def _on_gap(self, stream: ServerStream, gap: Gap) -> None:
+        reason = GapReason(gap.reason) if gap.reason else GapReason.OVERFLOW
+        notice = GapNotice(
+            guid=stream.guid, opcode=stream.opcode.value, reason=reason, dropped=gap.dropped
+        )
+        self._hooks.on_gap(notice)
+
+    def _on_overflow(self, stream: ServerStream) -> None:
+        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot."""
+        self._resend(stream, unsubscribe_first=True)
+
+    # ------------------------------------------------------------------ transport callbacks
+
+    def on_open(self) -> None:
+        """Connection thread, before any frame is read: re-send every live subscription."""
+        with self._send_lock:
+            streams = self.registry.live_streams()
+            self._resubscribing = {s.guid for s in streams if s.ever_active}
+            self._resubscribe_total = len(self._resubscribing)
+            token = self._tokens.get_token()
+            for stream in streams:
+                stream.resubscribes += stream.ever_active
+                self._send_subscribe(stream, token=token, propagate=True)
+
+    def on_state(self, event: ConnectionEvent) -> None:
+        """Connection thread: a dropped connection loses events; tell lossless subscribers."""
+        if event.kind is not ConnectionEventKind.DISCONNECTED or not event.will_retry:
+            return  # a connection we close ourselves loses nothing anyone still waits for
+        for stream in self.registry.live_streams():
+            self.registry.mark_pending(stream)
+            route = stream.route
+            lossless = stream.opcode not in LATEST_WINS_OPCODES
+            if route is not None and stream.ever_active and lossless:
+                self._dispatcher.report_gap(route, reason=GapReason.RECONNECT.value)
+
+    def on_frame(self, text: str) -> None:
+        """Connection thread, per frame: route data, apply confirmations, report garbage."""
+        frame = protocol.classify(text)
+        if type(frame) is protocol.DataFrame:
+            stream = self.registry.get(frame.guid)
+            if stream is None or stream.route is None:
+                self.unrouted_frames += 1
+                return
+            stream.received += 1
+            stream.last_data_at = self._clock()
+            self._dispatcher.deliver(stream.route, frame.data)
+        elif type(frame) is protocol.Confirmation:
+            self._on_confirmation(frame)
+        else:
+            assert isinstance(frame, protocol.MalformedFrame)
+            self.malformed_frames += 1
+            self._hooks.on_error(
+                MalformedFrameError(f"malformed frame from the server: {frame.reason}"), None
+            )
+
+    def on_malformed_frame(self, error: MalformedFrameError) -> None:
+        """Connection thread: the transport could not even decode a frame as text."""
+        self.malformed_frames += 1
+        self._hooks.on_error(error, None)
+
+    # ------------------------------------------------------------------ confirmations
+
+    def _on_confirmation(self, reply: protocol.Confirmation) -> None:
+        if reply.request_guid == "" and reply.http_code == _UNAUTHORIZED:
+            # The server sometimes fails to echo the guid on 401: every pending request was
+            # sent with the same rejected token, so each gets the one forced refresh.
+            for pending in self.registry.pending_streams():
+                self._on_rejected(pending, reply)
+            return
+        stream = self.registry.get(reply.request_guid)
+        if stream is None:
+            return  # the confirmation of an unsubscribe, or of a stream closed meanwhile
+        if stream.acks_expected > 1:
+            stream.acks_expected -= 1  # the unsubscribe half of a resubscription
+            return
+        stream.acks_expected = 0
+        if reply.ok:
+            self._on_confirmed(stream)
+        else:
+            self._on_rejected(stream, reply)
+
+    def _on_confirmed(self, stream: ServerStream) -> None:
+        self.registry.mark_active(stream)
+        if stream.guid in self._resubscribing:
+            self._resubscribing.discard(stream.guid)
+            if not self._resubscribing:
+                report = ResubscribeReport(connection=self.name, count=self._resubscribe_total)
+                self._hooks.on_resubscribed(report)
+
+    def _on_rejected(self, stream: ServerStream, reply: protocol.Confirmation) -> None:
+        error = reply.error()
+        if isinstance(error, AuthenticationError) and not stream.auth_retried:
+            stream.auth_retried = True
+            stale = stream.sent_with_token
+            self._control.call_soon(lambda: self._refresh_and_resend(stream, stale))
+            return
+        self._resubscribing.discard(stream.guid)
+        self.registry.mark_failed(stream, error)
+        self._dispatcher.remove_route(stream.guid)
+        self._hooks.on_error(error, stream.guid)
+
+    def _refresh_and_resend(self, stream: ServerStream, stale_token: str) -> None:
+        """Control thread: one forced refresh (shared by concurrent 401s), then send again."""
+        try:
+            self._tokens.force_refresh(stale_token)
+        except AlorError as exc:
+            self.registry.mark_failed(stream, AuthenticationError(401, str(exc), stream.guid))
+            self._dispatcher.remove_route(stream.guid)
+            self._hooks.on_error(exc, stream.guid)
+            return
+        self._resend(stream, unsubscribe_first=False)
+
+    # ------------------------------------------------------------------ sending
+
+    def _resend(self, stream: ServerStream, *, unsubscribe_first: bool) -> None:
+        with self._send_lock:
+            if self.registry.get(stream.guid) is not stream:
+                return  # unsubscribed or failed meanwhile
+            stream.resubscribes += 1
+            if unsubscribe_first:
+                self._send_quietly(protocol.unsubscribe_request(stream.guid))
+            self._send_subscribe(stream, extra_acks=int(unsubscribe_first))
+
+    def _send_subscribe(
+        self,
+        stream: ServerStream,
+        *,
+        token: str | None = None,
+        extra_acks: int = 0,
+        propagate: bool = False,
+    ) -> None:
+        """Send the stream's request with a current token; a down link just waits for on_open."""
+        token = token if token is not None else self._tokens.get_token()
+        self.registry.mark_pending(stream)
+        stream.sent_with_token = token
+        stream.acks_expected = 1 + extra_acks
+        try:
+            self._send_frame(protocol.dumps(protocol.with_token(stream.request, token)))
+        except ConnectionLostError:
+            if propagate:
+                raise
+        except ClientClosedError:
+            pass  # the client is shutting down; nothing waits for this request any more
+
+    def _send_quietly(self, request: Mapping[str, Any]) -> None:
+        try:
+            token = self._tokens.get_token()
+            self._send_frame(protocol.dumps(protocol.with_token(request, token)))
+        except (ConnectionLostError, ClientClosedError):
+            pass  # the server forgets every subscription of a dropped connection anyway
+        except AlorError as exc:
+            self._hooks.on_error(exc, str(request.get("guid")))
+
+    # ------------------------------------------------------------------ watchdog, statistics
+
+    def check_silence(self) -> None:
+        """Control thread: resubscribe any active stream quiet for longer than its timeout."""
+        now = self._clock()
+        for stream in self.registry.live_streams():
+            limit = stream.silence_timeout
+            if limit is None or stream.state is not SubscriptionState.ACTIVE:
+                continue
+            if now - max(stream.last_data_at, stream.active_since) > limit:
+                logger.info("%s: subscription %s silent for %.1f s", self.name, stream.guid, limit)
+                route = stream.route
+                if route is not None and stream.opcode not in LATEST_WINS_OPCODES:
+                    self._dispatcher.report_gap(route, reason=GapReason.SILENCE.value)
+                stream.active_since = now
+                self._resend(stream, unsubscribe_first=True)
+
+    def statistics_of(self, stream: ServerStream) -> SubscriptionStatistics:
+        route = stream.route
+        r = route.statistics() if route is not None else None
+        return SubscriptionStatistics(
+            guid=stream.guid,
+            opcode=stream.opcode.value,
+            state=stream.state,
+            received=stream.received,
+            delivered=r.delivered if r else 0,
+            conflated=r.conflated if r else 0,
+            dropped=r.dropped if r else 0,
+            gaps=r.gaps if r else 0,
+            errors=r.errors if r else 0,
+            queue_depth=r.queue_depth if r else 0,
+            last_lag=r.last_lag if r else None,
+            max_lag=r.max_lag if r else None,
+            resubscribes=stream.resubscribes,
+        )
+
+    @staticmethod
+    def new_guid() -> str:
+        """A fresh subscription guid (any unique string is accepted by the server)."""
+        return uuid.uuid4().hex
+

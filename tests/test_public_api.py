@@ -1,0 +1,38 @@
+"""The public surface of ``alor_sync`` is deliberate: this pins it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import alor_sync
+
+EXPECTED = [
+    "APIError", "AllTrade", "AlorClient", "AlorError", "AuthenticationError", "BadRequestError",
+    "Bar", "BookSide", "ClientClosedError", "ClientStatistics", "ClientType", "CommandOpcode",
+    "CommandTimeoutError", "Condition", "ConnectionChange", "ConnectionLostError",
+    "CurrencyBuyingPower", "DEV", "DecodeError", "Endpoints", "Exchange", "Format", "GapNotice",
+    "GapReason", "Iceberg", "Instrument", "InvalidArgumentError", "JwtClaims",
+    "MalformedFrameError", "NotFoundError", "Number", "Opcode", "Order", "OrderBook",
+    "OrderBookLevel", "OrderStatus", "OrderType", "OutcomeUnknownError", "PRODUCTION",
+    "PermissionDeniedError", "Position", "Quote", "RateLimitError", "RefreshTokenProvider",
+    "RepoFields", "ResubscribeReport", "Risk", "RiskStatus", "ServerError", "Side", "SpectraRisk",
+    "StaticTokenProvider", "StopOrder", "StopOrderType", "Subscription", "SubscriptionState",
+    "SubscriptionStatistics", "Summary", "TimeInForce", "TokenProvider", "TokenRefreshError",
+    "TokenStatistics", "Trade", "TradingStatus", "decode", "decoder_for",
+]  # fmt: skip
+
+
+def test_all_is_pinned() -> None:
+    # ruff (RUF022) keeps __all__ in its canonical order; the contents are what is pinned here
+    assert sorted(alor_sync.__all__) == sorted(EXPECTED)
+
+
+def test_every_exported_name_exists() -> None:
+    missing = [name for name in alor_sync.__all__ if not hasattr(alor_sync, name)]
+    assert not missing
+
+
+def test_importing_the_package_does_not_need_the_emulator_dependencies() -> None:
+    code = "import sys, alor_sync; sys.exit('websockets' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
