@@ -17,7 +17,10 @@ from alor_sync.auth import (
     TokenStatistics,
 )
 from alor_sync.client import AlorClient, ClientStatistics
+from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
+from alor_sync.commands import CommandChannel
 from alor_sync.converter import decode, decoder_for
+from alor_sync.dispatcher import Executor
 from alor_sync.endpoints import DEV, PRODUCTION, Endpoints
 from alor_sync.errors import (
     AlorError,
@@ -84,10 +87,14 @@ __all__ = [
     "BadRequestError",
     "Bar",
     "BookSide",
+    "ChannelState",
     "ClientClosedError",
     "ClientStatistics",
     "ClientType",
+    "CommandChannel",
+    "CommandFuture",
     "CommandOpcode",
+    "CommandStatistics",
     "CommandTimeoutError",
     "Condition",
     "ConnectionChange",
@@ -96,6 +103,7 @@ __all__ = [
     "DecodeError",
     "Endpoints",
     "Exchange",
+    "Executor",
     "Format",
     "GapNotice",
     "GapReason",
@@ -110,6 +118,7 @@ __all__ = [
     "Order",
     "OrderBook",
     "OrderBookLevel",
+    "OrderResult",
     "OrderStatus",
     "OrderType",
     "OutcomeUnknownError",

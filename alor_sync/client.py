@@ -226,12 +226,19 @@ class AlorClient(StreamMethods):
     def _on_state(self, session: DataSession, event: ConnectionEvent) -> None:
         """Connection thread: update subscriptions, then queue the user's hook."""
         session.on_state(event)
+        self._report_connection("ws", event)
+
+    def _report_connection(self, connection: str, event: ConnectionEvent) -> None:
+        """Any connection thread: turn a transport event into an ``on_connect``/``on_disconnect``.
+
+        Repeated failed attempts while the server is down are reported once, not per attempt.
+        """
         if event.kind is ConnectionEventKind.CONNECTED:
-            self._hooks.emit_connection(ConnectionChange(connection="ws", connected=True))
+            self._hooks.emit_connection(ConnectionChange(connection=connection, connected=True))
         elif event.kind is not ConnectionEventKind.CONNECT_FAILED or event.failed_attempts == 1:
             self._hooks.emit_connection(
                 ConnectionChange(
-                    connection="ws",
+                    connection=connection,
                     connected=False,
                     reason=event.reason,
                     will_retry=event.will_retry,
@@ -328,19 +335,35 @@ class AlorClient(StreamMethods):
 
     @property
     def commands(self) -> CommandChannel:
-        """Order commands over ``/cws`` on their own connection, opened on first use."""
+        """Order commands over ``/cws`` on their own connection (``alor-sync-cws``), opened on
+        first use; see :class:`~alor_sync.commands.CommandChannel`."""
         with self._lock:
             if self._closed:
                 raise ClientClosedError("this AlorClient was closed")
             if self._commands is None:
-                from alor_sync.commands import CommandChannel
-
-                channel = CommandChannel(
-                    self.endpoints.cws_url, self.tokens, ssl_context=self._ssl_context
-                )
-                channel.start()
-                self._commands = channel
+                self._commands = self._build_commands()
             return self._commands
+
+    def _build_commands(self) -> CommandChannel:
+        from alor_sync.commands import CommandChannel
+
+        if self._control is None:
+            raise ClientClosedError("the client is not started: call start() or use 'with'")
+        initial, maximum = self._backoff
+        options = self._transport_options
+        channel = CommandChannel(
+            self.endpoints.cws_url,
+            self.tokens,
+            ssl_context=self._ssl_context,
+            heartbeat_interval=options["heartbeat_interval"],
+            pong_timeout=options["pong_timeout"],
+            connect_timeout=options["connect_timeout"],
+            backoff=Backoff(initial=initial, maximum=maximum),
+            control=self._control,
+            on_connection_event=lambda event: self._report_connection("cws", event),
+        )
+        channel.start()
+        return channel
 
     # ------------------------------------------------------------------ introspection
 

@@ -9,7 +9,9 @@ import alor_sync
 
 EXPECTED = [
     "APIError", "AllTrade", "AlorClient", "AlorError", "AuthenticationError", "BadRequestError",
-    "Bar", "BookSide", "ClientClosedError", "ClientStatistics", "ClientType", "CommandOpcode",
+    "Bar", "BookSide", "ClientClosedError", "ChannelState", "ClientStatistics", "ClientType",
+    "CommandChannel", "CommandFuture", "CommandStatistics", "Executor", "OrderResult",
+    "CommandOpcode",
     "CommandTimeoutError", "Condition", "ConnectionChange", "ConnectionLostError",
     "CurrencyBuyingPower", "DEV", "DecodeError", "Endpoints", "Exchange", "Format", "GapNotice",
     "GapReason", "Iceberg", "Instrument", "InvalidArgumentError", "JwtClaims",

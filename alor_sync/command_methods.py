@@ -1,0 +1,278 @@
+"""The typed order commands (``create_*``, ``update_*``, ``delete_*``) of the command channel.
+
+Rules of this module:
+
+* One method per documented ``/cws`` command, with exactly the parameters the reference lists for
+  it (snake_case; enums from :mod:`alor_sync.models` or strings in any casing), all keyword-only.
+* No logic here: each method hands its arguments to ``_call``, implemented by
+  :class:`~alor_sync.commands.CommandChannel`, which checks, sends and waits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+from alor_sync.command_results import OrderResult
+from alor_sync.models import Condition, Side, TimeInForce
+from alor_sync.wire import CommandOpcode
+
+__all__ = ["OrderCommandMethods", "Price", "UnixTime"]
+
+Price: TypeAlias = int | float | Decimal
+UnixTime: TypeAlias = int | datetime
+
+_LOCAL_NAMES = ("self", "timeout")
+
+
+def _arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
+    """A command method's arguments (its ``locals()`` without ``self`` and ``timeout``)."""
+    return {k: v for k, v in frame_locals.items() if k not in _LOCAL_NAMES}
+
+
+class OrderCommandMethods:
+    """The blocking order commands. Each waits up to ``timeout`` seconds (None: the channel's
+    ``default_timeout``) for its own reply and returns an :class:`OrderResult` or raises (see
+    :mod:`alor_sync.commands` for every outcome). Thread-safe; any thread may call them.
+    """
+
+    def _call(
+        self, opcode: CommandOpcode, arguments: dict[str, Any], timeout: float | None
+    ) -> OrderResult:
+        raise NotImplementedError  # CommandChannel
+
+    # ------------------------------------------------------------------ create
+
+    def create_market(
+        self,
+        *,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        instrument_group: str | None = None,
+        comment: str | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        allow_margin: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Buy or sell ``quantity`` lots at the market (``create:market``)."""
+        return self._call(CommandOpcode.CREATE_MARKET, _arguments(locals()), timeout)
+
+    def create_limit(
+        self,
+        *,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        price: Price,
+        instrument_group: str | None = None,
+        comment: str | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        allow_margin: bool | None = None,
+        iceberg_fixed: int | None = None,
+        iceberg_variance: int | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """A limit order at ``price`` (``create:limit``); ``iceberg_*`` make it an iceberg."""
+        return self._call(CommandOpcode.CREATE_LIMIT, _arguments(locals()), timeout)
+
+    def create_stop(
+        self,
+        *,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        condition: Condition | str,
+        trigger_price: Price,
+        instrument_group: str | None = None,
+        stop_end_unix_time: UnixTime | None = None,
+        protecting_seconds: int | None = None,
+        comment: str | None = None,
+        allow_margin: bool | None = None,
+        activate: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """A market order placed when the last price meets ``condition`` against
+        ``trigger_price`` (``create:stop``). ``stop_end_unix_time``: expiry, unix seconds or
+        an aware datetime; ``activate=False`` creates it inactive."""
+        return self._call(CommandOpcode.CREATE_STOP, _arguments(locals()), timeout)
+
+    def create_stop_limit(
+        self,
+        *,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        price: Price,
+        condition: Condition | str,
+        trigger_price: Price,
+        instrument_group: str | None = None,
+        stop_end_unix_time: UnixTime | None = None,
+        protecting_seconds: int | None = None,
+        comment: str | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        allow_margin: bool | None = None,
+        iceberg_fixed: int | None = None,
+        iceberg_variance: int | None = None,
+        activate: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """A limit order at ``price`` placed when the trigger condition holds
+        (``create:stopLimit``)."""
+        return self._call(CommandOpcode.CREATE_STOP_LIMIT, _arguments(locals()), timeout)
+
+    # ------------------------------------------------------------------ update
+
+    def update_market(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        instrument_group: str | None = None,
+        comment: str | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        allow_margin: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Replace market order ``order_id`` (``update:market``); the result has the new number."""
+        return self._call(CommandOpcode.UPDATE_MARKET, _arguments(locals()), timeout)
+
+    def update_limit(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        price: Price,
+        instrument_group: str | None = None,
+        comment: str | None = None,
+        allow_margin: bool | None = None,
+        iceberg_fixed: int | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Replace limit order ``order_id`` (``update:limit``: the old order is cancelled and a
+        new one placed; the result has the new number). The reference gives this command no
+        ``time_in_force`` or ``iceberg_variance``."""
+        return self._call(CommandOpcode.UPDATE_LIMIT, _arguments(locals()), timeout)
+
+    def update_stop(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        condition: Condition | str,
+        trigger_price: Price,
+        instrument_group: str | None = None,
+        stop_end_unix_time: UnixTime | None = None,
+        protecting_seconds: int | None = None,
+        comment: str | None = None,
+        allow_margin: bool | None = None,
+        activate: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Replace stop order ``order_id`` (``update:stop``); the result has the new number."""
+        return self._call(CommandOpcode.UPDATE_STOP, _arguments(locals()), timeout)
+
+    def update_stop_limit(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        symbol: str,
+        exchange: str,
+        side: Side | str,
+        quantity: int,
+        price: Price,
+        condition: Condition | str,
+        trigger_price: Price,
+        instrument_group: str | None = None,
+        stop_end_unix_time: UnixTime | None = None,
+        protecting_seconds: int | None = None,
+        comment: str | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        allow_margin: bool | None = None,
+        iceberg_fixed: int | None = None,
+        iceberg_variance: int | None = None,
+        activate: bool | None = None,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Replace stop-limit order ``order_id`` (``update:stopLimit``)."""
+        return self._call(CommandOpcode.UPDATE_STOP_LIMIT, _arguments(locals()), timeout)
+
+    # ------------------------------------------------------------------ delete (cancel)
+
+    def delete_market(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        exchange: str,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Cancel market order ``order_id`` (``delete:market``)."""
+        return self._call(CommandOpcode.DELETE_MARKET, _arguments(locals()), timeout)
+
+    def delete_limit(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        exchange: str,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Cancel limit order ``order_id`` (``delete:limit``)."""
+        return self._call(CommandOpcode.DELETE_LIMIT, _arguments(locals()), timeout)
+
+    def delete_stop(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        exchange: str,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Cancel stop order ``order_id`` (``delete:stop``)."""
+        return self._call(CommandOpcode.DELETE_STOP, _arguments(locals()), timeout)
+
+    def delete_stop_limit(
+        self,
+        *,
+        order_id: str | int,
+        portfolio: str,
+        exchange: str,
+        check_duplicates: bool | None = None,
+        timeout: float | None = None,
+    ) -> OrderResult:
+        """Cancel stop-limit order ``order_id`` (``delete:stopLimit``)."""
+        return self._call(CommandOpcode.DELETE_STOP_LIMIT, _arguments(locals()), timeout)

@@ -1,0 +1,531 @@
+"""The ``/cws`` state machine: authorization, sending in order, routing replies to commands.
+
+Rules of this module:
+
+* A command frame is written only on a connection whose ``authorize`` was confirmed (state READY),
+  and never twice by this module: the one re-send is :meth:`CommandSession.resubmit`, which only
+  the user's ``retry`` calls.
+* Lock order: ``_send_lock`` before ``_lock``. ``_send_lock`` is held while a frame is written and
+  while a connection event is applied, so no command can slip onto a new connection before its
+  ``authorize``. ``_lock`` guards the state and the :class:`CommandBook`. Futures are settled
+  with neither lock held.
+* Anything that may block (a token refresh over HTTP) runs on the control loop, except the
+  ``get_token()`` in ``on_open``, which the provider serves from its cache unless the token is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from alor_sync import protocol
+from alor_sync.auth import Secret, TokenProvider
+from alor_sync.command_book import Command, CommandBook, Settlement, settle
+from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics
+from alor_sync.errors import (
+    AlorError,
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    CommandTimeoutError,
+    ConnectionLostError,
+    MalformedFrameError,
+    error_for_reply,
+)
+from alor_sync.scheduler import ControlLoop
+from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+
+__all__ = ["CommandSession", "new_guid"]
+
+logger = logging.getLogger("alor_sync.commands")
+
+_UNAUTHORIZED = 401
+_MIN_REAUTHORIZE_DELAY = 0.5  # seconds; a floor for tokens that are (nearly) expired on arrival
+_REAUTHORIZE_RETRY_DELAY = 5.0  # seconds between attempts when a proactive re-authorize fails
+_CONNECTED = (ChannelState.AUTHORIZING, ChannelState.READY, ChannelState.UNAUTHORIZED)
+_FINAL = (ChannelState.CLOSED, ChannelState.FAILED)
+
+
+@attrs.define(eq=False)
+class _AuthAttempt:
+    guid: str
+    token: Secret
+    epoch: int
+    retried: bool  # the one forced token refresh was already spent on it
+    blocking: bool  # commands wait for it (a new connection, or after a 401)
+
+
+def new_guid() -> str:
+    """A fresh request guid (the server accepts any unique string)."""
+    return str(uuid.uuid4())
+
+
+class CommandSession:
+    """Authorization and command flow of one ``/cws`` channel, across its connections.
+
+    Threads: ``on_open``, ``on_frame``, ``on_state`` and ``on_malformed_frame`` run on the
+    connection thread; ``_*_job`` methods on the control thread; the rest on any thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        send: Callable[[bytes], None],
+        reconnect: Callable[[str], bool],
+        tokens: TokenProvider,
+        control: ControlLoop,
+        reauthorize_margin: float,
+        authorize_timeout: float,
+        unknown_limit: int,
+    ) -> None:
+        self._name = name
+        self._send = send
+        self._reconnect = reconnect
+        self._authorize_timeout = authorize_timeout
+        self._tokens = tokens
+        self._control = control
+        self._margin = reauthorize_margin
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._book = CommandBook(name, unknown_limit)
+        self._state = ChannelState.CONNECTING
+        self._epoch = 0  # +1 per connection
+        self._generation = 0  # +1 per confirmed authorization; stale refresh timers check it
+        self._auth: _AuthAttempt | None = None  # the authorize in flight
+        self._authorized: Secret | None = None  # the token of the last confirmed authorize
+        self._rejected: Secret | None = None  # the token of the last refused one
+        self._auth_job_scheduled = False
+
+    # ------------------------------------------------------------------ any thread
+
+    @property
+    def state(self) -> ChannelState:
+        return self._state
+
+    def submit(self, command: Command) -> None:
+        """Send ``command`` now if READY and nothing waits before it; otherwise queue it."""
+        settlements: list[Settlement] = []
+        with self._send_lock:
+            with self._lock:
+                self._check_usable()
+                direct = self._state is ChannelState.READY and not self._book.queue
+                self._book.add(command, sent_on=self._epoch if direct else None)
+                kick = not direct and self._claim_authorization_job()
+            if direct:
+                self._transmit(command, settlements)
+        settle(settlements)
+        if kick:
+            self._schedule_authorization(self._rejected)
+
+    def expire(self, guid: str, future: CommandFuture) -> None:
+        """The command's timeout ran out: unsent -> CommandTimeoutError, sent -> outcome unknown."""
+        with self._lock:
+            command = self._book.pending.get(guid)
+            if command is None or command.future is not future:
+                return  # settled meanwhile
+            settlement = self._book.give_up(command, "no reply within the timeout")
+            if settlement is None:
+                error = CommandTimeoutError(
+                    f"command {guid} was not sent: the /cws channel was not authorized in time "
+                    f"(state {self._state.value}); the order was NOT placed"
+                )
+                settlement = self._book.finish(command, error)
+        settle([settlement] if settlement else [])
+
+    def resubmit(self, guid: str) -> CommandFuture:
+        """Send an outcome-unknown command again, same guid and frame (the user's ``retry``)."""
+        with self._lock:
+            self._check_usable()
+            entry = self._book.take_unknown(guid)
+        if entry.late is not None:
+            future = CommandFuture(guid)
+            future.set_result(entry.late)
+            return future
+        command = Command(guid, entry.command.frame, CommandFuture(guid), retryable=True)
+        try:
+            self.submit(command)
+        except BaseException:
+            with self._lock:
+                self._book.unknown[guid] = entry
+            raise
+        return command.future
+
+    def retryable_guids(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._book.unknown)
+
+    def statistics(self, *, reconnects: int) -> CommandStatistics:
+        with self._lock:
+            book, state = self._book, self._state
+            counts = book.counters.copy()
+            queued, pending, retryable = len(book.queue), len(book.pending), len(book.unknown)
+        return CommandStatistics(
+            state=state,
+            authorized=state is ChannelState.READY,
+            sent=counts["sent"],
+            replies=counts["replies"],
+            errors=counts["errors"],
+            outcome_unknown=counts["outcome_unknown"],
+            late_replies=counts["late_replies"],
+            unknown_replies=counts["unknown_replies"],
+            malformed_frames=counts["malformed_frames"],
+            pending=pending,
+            queued=queued,
+            in_flight=pending - queued,
+            retryable=retryable,
+            authorizations=counts["authorizations"],
+            authorization_failures=counts["authorization_failures"],
+            reconnects=reconnects,
+        )
+
+    def wait_authorized(self, timeout: float | None) -> bool:
+        """Block until READY (True) or a state that does not get there by itself (False)."""
+        ends = (ChannelState.READY, ChannelState.UNAUTHORIZED, *_FINAL)
+        with self._changed:
+            self._changed.wait_for(lambda: self._state in ends, timeout)
+            return self._state is ChannelState.READY
+
+    def on_new_token(self) -> None:
+        """Token listener (any thread, maybe a network one): only schedules."""
+        self._control.call_soon(self._adopt_new_token_job)
+
+    def close(self) -> None:
+        """Settle everything: unsent -> ClientClosedError, sent -> outcome unknown."""
+        with self._changed:
+            if self._state is ChannelState.CLOSED:
+                return
+            self._set_state(ChannelState.CLOSED)
+            self._auth = None
+            reason = "the channel was closed before the reply"
+            settlements = [
+                s
+                for c in list(self._book.pending.values())
+                if (s := self._book.give_up(c, reason, keep=False)) is not None
+            ]
+            settlements += self._book.fail_queued(
+                lambda guid: ClientClosedError(
+                    f"command {guid} was not sent before close(): NOT placed"
+                )
+            )
+        settle(settlements)
+
+    # ------------------------------------------------------------------ connection thread
+
+    def on_open(self) -> None:
+        """A new connection: ``authorize`` first; commands wait for its confirmation."""
+        with self._changed:
+            if self._state in _FINAL:
+                return
+            self._epoch += 1
+            epoch = self._epoch
+            self._auth = None
+            self._set_state(ChannelState.AUTHORIZING)  # from here on commands wait
+        try:
+            # No lock held: a refresh over HTTP here must not stall threads issuing commands.
+            token = self._tokens.get_token()
+        except AlorError as exc:
+            settle(self._authorization_failed(epoch, _no_token_error(exc)))
+            return
+        with self._send_lock:
+            self._send_authorize(epoch, token, retried=False, blocking=True, propagate=True)
+
+    def on_frame(self, text: str) -> None:
+        """Route one inbound frame: the authorize reply or a command's reply."""
+        frame = protocol.classify(text)
+        if type(frame) is not protocol.Confirmation:
+            with self._lock:
+                self._book.counters["malformed_frames"] += 1
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: ignoring a frame that is not a reply: %r", self._name, frame)
+            return
+        auth = self._auth
+        if auth is not None and (
+            frame.request_guid == auth.guid
+            or (frame.request_guid == "" and frame.http_code == _UNAUTHORIZED)
+        ):
+            self._on_authorize_reply(auth, frame)
+        else:
+            self._on_command_reply(frame)
+
+    def on_malformed_frame(self, error: MalformedFrameError) -> None:
+        """The transport got a frame that is not UTF-8 text (it logged it already)."""
+        with self._lock:
+            self._book.counters["malformed_frames"] += 1
+
+    def on_state(self, event: ConnectionEvent) -> None:
+        """A connection ended: in-flight commands become outcome-unknown, queued ones wait."""
+        if event.kind is ConnectionEventKind.CONNECTED:
+            return
+        reason = event.reason or event.kind.value
+        # The send lock lets a write in progress finish first, so it is judged on its own link.
+        with self._send_lock, self._changed:
+            if self._state is ChannelState.CLOSED:
+                return
+            self._auth = None
+            lost = f"the connection dropped before the reply: {reason}"
+            settlements = self._book.give_up_in_flight(lost)
+            if event.kind is ConnectionEventKind.GAVE_UP:
+                self._set_state(ChannelState.FAILED)
+                settlements += self._book.fail_queued(
+                    lambda guid: ConnectionLostError(
+                        f"command {guid} was not sent: the /cws connection gave up ({reason}); "
+                        "NOT placed"
+                    )
+                )
+            else:
+                self._set_state(ChannelState.CONNECTING)
+        settle(settlements)
+
+    def _on_authorize_reply(self, attempt: _AuthAttempt, reply: protocol.Confirmation) -> None:
+        settlements: list[Settlement] = []
+        generation: int | None = None
+        retry = schedule = False
+        with self._send_lock:
+            with self._changed:
+                if self._auth is not attempt:
+                    return
+                self._auth = None
+                if reply.ok:
+                    self._authorized = attempt.token
+                    self._generation += 1
+                    generation = self._generation
+                    self._book.counters["authorizations"] += 1
+                    self._set_state(ChannelState.READY)
+                elif reply.http_code == _UNAUTHORIZED and not attempt.retried:
+                    retry = True
+                    schedule = self._claim_authorization_job(force=True)
+            if generation is not None:
+                self._flush(settlements)
+            elif not retry:
+                settlements = self._authorize_refused(attempt, reply)
+        settle(settlements)
+        if generation is not None:
+            self._schedule_refresh(generation)
+        elif schedule:
+            self._schedule_authorization(attempt.token, blocking=attempt.blocking)
+
+    def _authorize_refused(
+        self, attempt: _AuthAttempt, reply: protocol.Confirmation
+    ) -> list[Settlement]:
+        logger.warning(
+            "%s: authorize was refused (%d: %s)", self._name, reply.http_code, reply.message
+        )
+        if attempt.blocking:
+            return self._authorization_failed(
+                attempt.epoch,
+                lambda guid: error_for_reply(reply.http_code, reply.message, guid),
+                rejected=attempt.token,
+            )
+        # A proactive renewal: the current authorization still holds; try again shortly.
+        with self._lock:
+            self._book.counters["authorization_failures"] += 1
+            generation = self._generation
+        self._control.call_later(
+            _REAUTHORIZE_RETRY_DELAY, lambda: self._refresh_authorization_job(generation)
+        )
+        return []
+
+    def _on_command_reply(self, reply: protocol.Confirmation) -> None:
+        reauthorize = False
+        with self._lock:
+            command, settlement = self._book.answer(reply)
+            this_link = command is None or command.epoch == self._epoch
+            if reply.http_code == _UNAUTHORIZED and this_link:
+                reauthorize = self._begin_blocking_reauthorization()
+            stale = self._authorized
+        settle([settlement] if settlement else [])
+        if reauthorize:
+            self._schedule_authorization(stale)
+
+    # ------------------------------------------------------------------ control thread
+
+    def _authorization_job(self, stale: Secret | None, blocking: bool) -> None:
+        """Authorize the current connection with a fresh token (after a 401, or on demand)."""
+        with self._lock:
+            self._auth_job_scheduled = False
+            if self._auth is not None or self._state not in _CONNECTED:
+                return
+            epoch = self._epoch
+        try:
+            token = self._fresh_token(stale)
+        except AlorError as exc:
+            if blocking:
+                settle(self._authorization_failed(epoch, _no_token_error(exc)))
+            else:
+                logger.warning("%s: no fresh token to re-authorize with: %s", self._name, exc)
+            return
+        with self._send_lock:
+            self._send_authorize(epoch, token, retried=True, blocking=blocking, propagate=False)
+
+    def _refresh_authorization_job(self, generation: int) -> None:
+        """Proactive: authorize again with a fresh token before the current one expires."""
+        with self._lock:
+            if generation != self._generation or self._state is not ChannelState.READY:
+                return
+            if self._auth is not None:
+                return
+            epoch, stale = self._epoch, self._authorized
+        try:
+            token = self._fresh_token(stale)
+        except AlorError as exc:
+            left = self._tokens.expires_in()
+            logger.warning("%s: token refresh for re-authorization failed: %s", self._name, exc)
+            if left:  # keep trying while the current authorization lasts
+                delay = min(_REAUTHORIZE_RETRY_DELAY, max(left / 2, _MIN_REAUTHORIZE_DELAY))
+                self._control.call_later(delay, lambda: self._refresh_authorization_job(generation))
+            return
+        with self._send_lock:
+            self._send_authorize(epoch, token, retried=False, blocking=False, propagate=False)
+
+    def _adopt_new_token_job(self) -> None:
+        """The provider issued a token (for whatever reason): authorize with it."""
+        with self._lock:
+            if self._state is not ChannelState.READY or self._auth is not None:
+                return
+            epoch, current = self._epoch, self._authorized
+        try:
+            token = self._tokens.get_token()
+        except AlorError:
+            return  # the proactive refresh timer takes care of it
+        if current is not None and token == current.reveal():
+            return
+        with self._send_lock:
+            self._send_authorize(epoch, token, retried=False, blocking=False, propagate=False)
+
+    # ------------------------------------------------------------------ helpers (locks noted)
+
+    def _check_usable(self) -> None:  # _lock held
+        if self._state is ChannelState.CLOSED:
+            raise ClientClosedError(f"{self._name} command channel was closed")
+        if self._state is ChannelState.FAILED:
+            raise ConnectionLostError(f"{self._name}: the /cws connection gave up; nothing sent")
+
+    def _set_state(self, state: ChannelState) -> None:  # _lock held
+        self._state = state
+        self._changed.notify_all()
+
+    def _transmit(self, command: Command, settlements: list[Settlement]) -> bool:
+        """Write a command marked sent; False if the connection failed under it (_send_lock)."""
+        try:
+            self._send(command.frame)
+            return True
+        except ConnectionLostError as exc:
+            # The write raised, so part of the frame was never written (a socket send fails
+            # only for bytes it did not take) and the server cannot act on half a frame: the
+            # command waits for the next connection. check_duplicates=False commands are the
+            # exception, judged conservatively: there the guid would not guard a double.
+            failure: BaseException | None = None if command.retryable else exc
+        except ClientClosedError as exc:
+            failure = exc
+        with self._lock:
+            if failure is None:
+                self._book.unsend(command)
+                return False
+            if isinstance(failure, ClientClosedError):
+                settlement = self._book.finish(command, failure)
+            else:
+                settlement = self._book.give_up(command, "the connection broke while sending it")
+        if settlement is not None:
+            settlements.append(settlement)
+        return False
+
+    def _flush(self, settlements: list[Settlement]) -> None:  # _send_lock held
+        """Send the waiting commands in order while the channel stays READY."""
+        while True:
+            with self._lock:
+                if self._state is not ChannelState.READY:
+                    return
+                command = self._book.next_queued(self._epoch)
+            if command is None or not self._transmit(command, settlements):
+                return
+
+    def _send_authorize(
+        self, epoch: int, token: str, *, retried: bool, blocking: bool, propagate: bool
+    ) -> None:  # _send_lock held
+        with self._changed:
+            if epoch != self._epoch or self._auth is not None or self._state not in _CONNECTED:
+                return
+            attempt = _AuthAttempt(new_guid(), Secret(token), epoch, retried, blocking)
+            self._auth = attempt
+            if blocking:
+                self._set_state(ChannelState.AUTHORIZING)
+        try:
+            self._send(protocol.dumps(protocol.authorize_request(attempt.guid, token)))
+        except (ConnectionLostError, ClientClosedError):
+            with self._lock:
+                if self._auth is attempt:
+                    self._auth = None
+            if propagate:
+                raise  # on_open: the transport drops this connection and reconnects
+            return
+        self._control.call_later(self._authorize_timeout, lambda: self._authorize_overdue(attempt))
+
+    def _authorize_overdue(self, attempt: _AuthAttempt) -> None:
+        """Control thread: an ``authorize`` went unanswered; a new connection starts over."""
+        with self._lock:
+            overdue = self._auth is attempt
+        if overdue:
+            seconds = self._authorize_timeout
+            self._reconnect(f"authorize got no reply within {seconds:g} s")
+
+    def _claim_authorization_job(self, *, force: bool = False) -> bool:  # _lock held
+        """True when the caller must schedule an authorization job (at most one at a time)."""
+        if self._auth_job_scheduled or not (force or self._state is ChannelState.UNAUTHORIZED):
+            return False
+        self._auth_job_scheduled = True
+        return True
+
+    def _begin_blocking_reauthorization(self) -> bool:  # _lock held
+        """A 401 to a command: hold new commands back until authorized again."""
+        if self._state is not ChannelState.READY:
+            return False
+        self._set_state(ChannelState.AUTHORIZING)
+        if self._auth is not None:
+            self._auth.blocking = True  # a renewal is already out: wait for that one
+            return False
+        return self._claim_authorization_job(force=True)
+
+    def _schedule_authorization(self, stale: Secret | None, *, blocking: bool = True) -> None:
+        self._control.call_soon(lambda: self._authorization_job(stale, blocking))
+
+    def _schedule_refresh(self, generation: int) -> None:
+        left = self._tokens.expires_in()
+        if left is None:
+            return
+        delay = max(left - min(self._margin, left / 2), _MIN_REAUTHORIZE_DELAY)
+        self._control.call_later(delay, lambda: self._refresh_authorization_job(generation))
+
+    def _fresh_token(self, stale: Secret | None) -> str:
+        """The provider's token, or a forced refresh when that is still the ``stale`` one."""
+        token = self._tokens.get_token()
+        if stale is not None and token == stale.reveal():
+            token = self._tokens.force_refresh(token)
+        return token
+
+    def _authorization_failed(
+        self, epoch: int, make_error: Callable[[str], APIError], rejected: Secret | None = None
+    ) -> list[Settlement]:
+        """No authorization on this connection: fail what waits; the next command retries."""
+        with self._changed:
+            if epoch != self._epoch or self._state in _FINAL:
+                return []
+            self._book.counters["authorization_failures"] += 1
+            self._rejected = rejected
+            self._set_state(ChannelState.UNAUTHORIZED)
+            return self._book.fail_queued(make_error)
+
+
+def _no_token_error(cause: AlorError) -> Callable[[str], APIError]:
+    def make(guid: str) -> APIError:
+        reason = f"no access token to authorize with: {cause}"
+        error = AuthenticationError(_UNAUTHORIZED, reason, guid)
+        error.__cause__ = cause
+        return error
+
+    return make
