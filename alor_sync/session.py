@@ -198,7 +198,13 @@ class DataSession:
         self._hooks.on_gap(notice)
 
     def _on_overflow(self, stream: ServerStream) -> None:
-        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot."""
+        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot.
+
+        One renewal at a time: further overflows before it is confirmed are already covered by
+        the snapshot it will bring (each still gets its own gap notice).
+        """
+        if stream.state is SubscriptionState.PENDING and stream.acks_expected > 0:
+            return
         self._resend(stream, unsubscribe_first=True)
 
     # ------------------------------------------------------------------ transport callbacks
