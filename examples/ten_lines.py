@@ -5,9 +5,12 @@ import threading
 from alor_sync import AlorClient
 from alor_sync.emulator import Emulator
 
-with Emulator() as emu, AlorClient(
-    emu.refresh_token, ws_url=emu.ws_url, cws_url=emu.cws_url, oauth_url=emu.oauth_url
-) as client:
+with (
+    Emulator() as emu,
+    AlorClient(
+        emu.refresh_token, ws_url=emu.ws_url, cws_url=emu.cws_url, oauth_url=emu.oauth_url
+    ) as client,
+):
     client.subscribe_quotes("SBER", lambda q: print("quote", q.symbol, q.bid, q.ask))
     client.subscribe_order_book("SBER", lambda b: print("book ", b.bids[0], b.asks[0]), depth=5)
     threading.Event().wait(1.5)  # a few updates...
