@@ -83,7 +83,8 @@ class EmulatorConfig:
     Protocol:
         ``token_ttl`` (seconds) of issued JWTs; ``ack_first`` sends the confirmation before the
         snapshot (production sends the snapshot first); ``stamp_sequence`` adds ``"seq":n`` to every
-        data frame (changes the wire, off by default); ``conflation`` honours ``frequency``.
+        data frame and to its ``data`` object (changes the wire, off by default); ``conflation``
+        honours ``frequency``.
     Limits:
         ``max_connections`` (per user; the 11th handshake gets HTTP 429), ``max_subscriptions``
         (per connection; one more gets a 429 confirmation), ``max_backlog`` (unsent frames of one

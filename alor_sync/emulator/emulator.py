@@ -24,7 +24,12 @@ import attrs
 from alor_sync.emulator.config import EmulatorConfig
 from alor_sync.emulator.cws_session import CwsSession
 from alor_sync.emulator.faults import Faults
-from alor_sync.emulator.frames import DATA_PREFIX, data_suffix, sequenced_suffix
+from alor_sync.emulator.frames import (
+    DATA_PREFIX,
+    data_suffix,
+    sequenced_payload,
+    sequenced_suffix,
+)
 from alor_sync.emulator.hub import AccountEncoder, AccountLike, Hub, StreamSub
 from alor_sync.emulator.jwt import TokenIssuer
 from alor_sync.emulator.live import LiveConnection, Session
@@ -245,7 +250,7 @@ class Emulator:
         Blocks the calling thread. ``rate`` (frames/s) paces them strictly, which can overflow a
         slow reader's backlog like production would; None sends as fast as the client reads
         (never more than half ``max_backlog`` queued). Returns how many frames were queued before
-        the connection started closing (``count`` when it stays open).
+        the connection started closing or the subscription ended (``count`` when neither).
         """
         outbox, sub, payload = self._find(guid)
         limit = max(1, self.config.max_backlog // 2)
@@ -262,11 +267,17 @@ class Emulator:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if not outbox.wait_below(limit, remaining):
                     return sent
-            if self.config.stamp_sequence:
-                with self._hub.lock:
+            with self._hub.lock:
+                # Under the venue lock like every other frame of the subscription, so that no copy
+                # follows its unsubscribe (or the snapshot of a subscription replacing it).
+                if not sub.active:
+                    return sent
+                if self.config.stamp_sequence:
                     sub.seq += 1
-                    frame = DATA_PREFIX + payload + sequenced_suffix(guid, sub.seq)
-            if not outbox.push(frame):
+                    stamped = sequenced_payload(payload, sub.seq)
+                    frame = DATA_PREFIX + stamped + sequenced_suffix(guid, sub.seq)
+                pushed = outbox.push(frame)
+            if not pushed:
                 return sent  # the connection is closing (a slow reader is being dropped)
         return count
 

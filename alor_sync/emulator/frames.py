@@ -19,6 +19,7 @@ __all__ = [
     "HANDLED",
     "confirmation",
     "data_suffix",
+    "sequenced_payload",
     "sequenced_suffix",
 ]
 
@@ -34,6 +35,17 @@ def data_suffix(guid: str) -> bytes:
 def sequenced_suffix(guid: str, seq: int) -> bytes:
     """The suffix of a data frame stamped with its per-subscription sequence number."""
     return b', "guid":' + orjson.dumps(guid) + b', "seq":' + str(seq).encode() + b" }"
+
+
+def sequenced_payload(payload: bytes, seq: int) -> bytes:
+    """``payload`` (a JSON object) with ``"seq":n`` added as its last key.
+
+    The stamp is repeated inside ``data`` because a client hands its callbacks only ``data``:
+    this is where a chaos test on the client side can read it.
+    """
+    if payload == b"{}":
+        return payload[:-1] + b'"seq":' + str(seq).encode() + b"}"
+    return payload[:-1] + b',"seq":' + str(seq).encode() + b"}"
 
 
 def confirmation(

@@ -25,7 +25,12 @@ import orjson
 
 from alor_sync.emulator import wire_market
 from alor_sync.emulator.bars import Candle, Timeframe
-from alor_sync.emulator.frames import DATA_PREFIX, data_suffix, sequenced_suffix
+from alor_sync.emulator.frames import (
+    DATA_PREFIX,
+    data_suffix,
+    sequenced_payload,
+    sequenced_suffix,
+)
 from alor_sync.emulator.market import InstrumentState, Market, PublicTrade
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
@@ -116,7 +121,8 @@ class StreamSub:
             self.outbox.push(DATA_PREFIX + payload + self.suffix)
         else:
             self.seq += 1
-            self.outbox.push(DATA_PREFIX + payload + sequenced_suffix(self.guid, self.seq))
+            stamped = sequenced_payload(payload, self.seq)
+            self.outbox.push(DATA_PREFIX + stamped + sequenced_suffix(self.guid, self.seq))
 
 
 class Hub:

@@ -1,0 +1,188 @@
+"""The faults of a chaos run and the seeded schedule that plays them.
+
+Rules of this module:
+
+* A fault step injects one kind of trouble through the emulator's public fault switches (or the
+  run's slow-callback switch), holds it for a random while, and returns; the schedule then calls
+  ``run.recover``, which clears every fault and waits until every subscription is active again.
+* Every random choice comes from the run's seeded ``random.Random``: the same seed plays the same
+  schedule (thread timing still differs from run to run).
+* The schedule plays rounds; each round is every fault once, in a shuffled order, so even the
+  shortest run covers every kind of fault. Rounds repeat until the run's time is up.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from alor_sync.emulator.faults import DropMode
+from alor_sync.errors import InvalidArgumentError
+from tests.chaos.harness import WAIT, ChaosRun
+
+__all__ = ["FAULTS", "play"]
+
+Step = Callable[[ChaosRun, random.Random], str]
+_MALFORMED_ERRORS = ("invalid_json", "not_object", "missing_fields")  # become MalformedFrameError
+_MALFORMED_KINDS = (*_MALFORMED_ERRORS, "wrong_types", "unknown_guid", "binary")
+
+
+def drop(run: ChaosRun, rng: random.Random) -> str:
+    """An abrupt drop (RST or FIN without a close frame) or a clean close, of one or both."""
+    mode: DropMode = rng.choice(("close", "eof", "reset"))
+    path = rng.choice((None, "/ws", "/cws"))
+    count = run.emu.faults.drop_connections(mode, path=path)
+    return f"drop {mode} {path or 'all'} ({count} connections)"
+
+
+def freeze(run: ChaosRun, rng: random.Random) -> str:
+    """Silence with TCP open: the client must notice by itself (pong deadline) and reconnect."""
+    both = rng.random() < 0.5
+    before = run.disconnect_count("ws")
+    frozen = run.emu.faults.freeze("/ws")
+    if both:
+        run.emu.faults.freeze("/cws")
+    detected = not frozen or run.wait_disconnects("ws", before + 1, WAIT)
+    run.emu.faults.thaw()
+    if not detected:
+        run.violate(f"a frozen /ws connection was not replaced within {WAIT:g} s")
+    return f"freeze {'all' if both else '/ws'} ({frozen} on /ws), detected: {detected}"
+
+
+def restart(run: ChaosRun, rng: random.Random) -> str:
+    """Server restart: every connection closed (1012), handshakes refused for a while."""
+    downtime = round(rng.uniform(0.0, 1.5), 2)
+    run.emu.faults.restart(downtime)
+    run.hold(downtime)
+    return f"restart, {downtime} s down"
+
+
+def reject_tokens(run: ChaosRun, rng: random.Random) -> str:
+    """Every token refused (401) for a while, with a reconnect inside the window."""
+    seconds = round(rng.uniform(0.3, 1.0), 2)
+    run.errors.token_faults += 1
+    run.emu.faults.reject_tokens(seconds)
+    path = rng.choice(("/ws", None))
+    run.emu.faults.drop_connections(rng.choice(("eof", "reset")), path=path)
+    run.hold(seconds)
+    return f"reject tokens {seconds} s, drop {path or 'all'}"
+
+
+def delay_confirmations(run: ChaosRun, rng: random.Random) -> str:
+    """Slow confirmations (subscribe, unsubscribe, command, authorize); a reconnect and new
+    subscriptions while they are slow, then another drop while those are still unconfirmed
+    (their snapshots have arrived: the server sends the snapshot first)."""
+    kinds = rng.sample(["subscribe", "unsubscribe", "command", "authorize"], rng.randint(1, 4))
+    seconds = round(rng.uniform(0.5, 1.5), 2)
+    run.emu.faults.delay_confirmations(seconds, *kinds)
+    path = rng.choice(("/ws", "/cws", None))
+    run.emu.faults.drop_connections("reset", path=path)
+    renewed = rng.sample(sorted(run.live), 2)
+    for key in renewed:
+        run.replace(key)
+    run.hold(seconds / 2)
+    second = rng.choice(("/ws", None))
+    run.emu.faults.drop_connections("eof", path=second)
+    run.hold(seconds + 0.5)
+    return (
+        f"delay {kinds} {seconds} s, drop {path or 'all'}, renew {renewed}, drop {second or 'all'}"
+    )
+
+
+def lose_command_replies(run: ChaosRun, rng: random.Random) -> str:
+    """Replies to order commands never come: each such command must end outcome-unknown."""
+    seconds = round(rng.uniform(0.5, 2.0), 2)
+    run.emu.faults.drop_confirmations("command")
+    run.hold(seconds)
+    return f"lose command replies {seconds} s"
+
+
+def malformed(run: ChaosRun, rng: random.Random) -> str:
+    """Broken frames of every kind into random subscriptions; each must reach ``on_error``."""
+    before_disconnects = run.disconnect_count("ws")
+    expected = run.errors.malformed
+    sent: list[str] = []
+    for _ in range(rng.randint(3, 8)):
+        key = rng.choice(sorted(run.live))
+        live = run.live[key]
+        kind = rng.choice(_MALFORMED_KINDS)
+        try:
+            run.emu.faults.send_malformed(live.handle.guid, kind)  # type: ignore[arg-type]
+        except InvalidArgumentError:
+            continue  # not on the server right now (being renewed): nothing was sent
+        sent.append(f"{kind}->{key}")
+        if kind in _MALFORMED_ERRORS:
+            run.errors.injected_malformed += 1
+            expected += 1
+        elif kind == "wrong_types" and not live.raw:
+            run.errors.injected_wrong_types[live.handle.guid] += 1
+    arrived = run.errors.wait_malformed(expected, WAIT)
+    if not arrived and run.disconnect_count("ws") == before_disconnects:
+        run.violate(f"malformed frames were not all reported to on_error: {sent}")
+    return f"malformed {sent}"
+
+
+def slow_callbacks(run: ChaosRun, rng: random.Random) -> str:
+    """Every callback slow while one event stream is flooded: its bounded queue must overflow
+    into a gap notice and a renewal, never into memory growth or a silent drop."""
+    key = "trades-SBER/raw"
+    guid = run.live[key].handle.guid
+    run.slow.set()
+    try:
+        sent = run.emu.blast(guid, rng.randint(2000, 4000), timeout=WAIT)
+    except InvalidArgumentError:
+        sent = 0
+    run.hold(0.3)
+    run.slow.clear()
+    return f"slow callbacks, {sent} frames flooded into {key}"
+
+
+def flood(run: ChaosRun, rng: random.Random) -> str:
+    """Thousands of frames at full speed into one raw subscription (conflation or queueing)."""
+    key = rng.choice(run.raw_keys())
+    count = rng.randint(1000, 5000)
+    try:
+        sent = run.emu.blast(run.live[key].handle.guid, count, timeout=WAIT)
+    except InvalidArgumentError:
+        sent = 0  # no data yet, or being renewed
+    return f"flood {key}: {sent}/{count} frames"
+
+
+def churn(run: ChaosRun, rng: random.Random) -> str:
+    """Unsubscribe and subscribe again (a new guid) while data flows."""
+    keys = rng.sample(sorted(run.live), 3)
+    for key in keys:
+        run.replace(key)
+    return f"churn {keys}"
+
+
+FAULTS: dict[str, Step] = {
+    "drop": drop,
+    "freeze": freeze,
+    "restart": restart,
+    "reject_tokens": reject_tokens,
+    "delay_confirmations": delay_confirmations,
+    "lose_command_replies": lose_command_replies,
+    "malformed": malformed,
+    "slow_callbacks": slow_callbacks,
+    "flood": flood,
+    "churn": churn,
+}
+
+
+def play(run: ChaosRun) -> None:
+    """Rounds of every fault in a seeded order until ``run.seconds`` have passed (at least one
+    full round), with a recovery after each."""
+    deadline = time.monotonic() + run.seconds
+    first = True
+    while first or time.monotonic() < deadline:
+        order = sorted(FAULTS)
+        run.rng.shuffle(order)
+        for name in order:
+            if not first and time.monotonic() >= deadline:
+                break
+            description = FAULTS[name](run, run.rng)
+            run.note(name, description)
+            run.recover(name)
+        first = False

@@ -1,0 +1,171 @@
+"""Deterministic replays of what the chaos run found, so each stays fixed.
+
+1. A subscription whose confirmation had not arrived yet (the server sends the snapshot first)
+   lost the events of a dropped connection without a gap notice.
+2. A subscription made while a new connection was opening went out twice on it (once by the
+   user's thread, once by the resubscription in ``on_open``): the server replaced it and the
+   callback saw the snapshot again, without a gap notice.
+3. A ``start()`` that failed (token endpoint down) left the client half-started: it could not be
+   started again, and a failure after the worker threads existed left them running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from alor_sync.auth import JwtClaims, RefreshTokenProvider, TokenProvider, TokenStatistics
+from alor_sync.client import AlorClient
+from alor_sync.emulator import Emulator
+from alor_sync.errors import TokenRefreshError
+from alor_sync.events import GapNotice
+from tests.client_helpers import WAIT, Recorder, client_for, running
+
+
+def _events(recorder: Recorder) -> tuple[Any, Any]:
+    """Callbacks that put data (its seq) and gap notices into one ordered record."""
+
+    def on_item(payload: dict[str, Any]) -> None:
+        recorder(("seq", payload.get("seq")))
+
+    def on_gap(notice: GapNotice) -> None:
+        recorder(("gap", notice.reason.value))
+
+    return on_item, on_gap
+
+
+def test_a_drop_before_the_confirmation_still_reports_the_gap() -> None:
+    events = Recorder()
+    on_item, on_gap = _events(events)
+    with Emulator(speed=0, stamp_sequence=True) as emu, running(emu, on_gap=on_gap) as client:
+        emu.faults.delay_confirmations(60.0, "subscribe")
+        sub = client.subscribe_all_trades("SBER", on_item, depth=3, raw=True)
+        assert events.wait_count(3)  # the history arrived; the subscription is still pending
+        emu.faults.restore_confirmations()
+        emu.faults.drop_connections("reset", path="/ws")
+        sub.wait_active(WAIT)
+        assert events.wait_count(7)
+    assert events.items == [
+        ("seq", 1), ("seq", 2), ("seq", 3), ("gap", "reconnect"),
+        ("seq", 1), ("seq", 2), ("seq", 3),
+    ]  # fmt: skip
+
+
+class _GatedTokens(TokenProvider):
+    """Delegates to a real provider; ``get_token`` on the gated thread blocks until released."""
+
+    def __init__(self, inner: TokenProvider) -> None:
+        super().__init__()
+        self._inner = inner
+        self.gated: threading.Thread | None = None
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def get_token(self) -> str:
+        if threading.current_thread() is self.gated:
+            self.entered.set()
+            assert self.release.wait(WAIT)
+        return self._inner.get_token()
+
+    def force_refresh(self, stale_token: str | None = None) -> str:
+        return self._inner.force_refresh(stale_token)
+
+    def expires_in(self) -> float | None:
+        return self._inner.expires_in()
+
+    def claims(self) -> JwtClaims:
+        return self._inner.claims()
+
+    def statistics(self) -> TokenStatistics:
+        return self._inner.statistics()
+
+
+@pytest.fixture
+def reused_guids() -> Iterator[list[str]]:
+    """The emulator's notices of a guid subscribed twice on one connection."""
+    found: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "reused" in record.getMessage():
+                found.append(record.getMessage())
+
+    logger = logging.getLogger("alor_sync.emulator.ws_session")
+    handler, level = Handler(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield found
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_a_subscription_made_while_the_connection_opens_is_sent_once(
+    reused_guids: list[str],
+) -> None:
+    events = Recorder()
+    on_item, on_gap = _events(events)
+    with Emulator(speed=0, stamp_sequence=True) as emu:
+        tokens = _GatedTokens(RefreshTokenProvider(emu.refresh_token, emu.oauth_url))
+        client = AlorClient(
+            token_provider=tokens, ws_url=emu.ws_url, cws_url=emu.cws_url,
+            oauth_url=emu.oauth_url, reconnect_delay=0.05, max_reconnect_delay=0.05,
+            on_gap=on_gap,
+        )  # fmt: skip
+        with client:
+            assert client.wait_connected(WAIT)
+            client.subscribe_quotes("SBER", Recorder()).wait_active(WAIT)
+            # White box: on_open of the next connection signals that its link is installed.
+            transport = client._transport
+            assert transport is not None
+            original_on_open, opening = transport._on_open, threading.Event()
+
+            def on_open() -> None:
+                opening.set()
+                original_on_open()
+
+            transport._on_open = on_open
+            handles: list[Any] = []
+            user = threading.Thread(
+                target=lambda: handles.append(
+                    client.subscribe_all_trades("SBER", on_item, depth=2, raw=True)
+                ),
+                name="test-user-subscribes",
+            )
+            tokens.gated = user
+            emu.faults.drop_connections("reset", path="/ws")
+            user.start()  # registers the stream, then waits for its token holding the send lock
+            assert tokens.entered.wait(WAIT)
+            assert opening.wait(WAIT)  # the new link is up; on_open waits for the send lock
+            tokens.release.set()  # the user's thread sends now, then on_open resubscribes
+            user.join(WAIT)
+            handles[0].wait_active(WAIT)
+            emu.tick(30)
+            assert events.wait_count(3)
+    seqs = [value for kind, value in events.items if kind == "seq"]
+    assert seqs == list(range(1, len(seqs) + 1)), events.items
+    assert not reused_guids
+
+
+def _client_threads() -> list[str]:
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("alor-sync-") and not t.name.startswith("alor-sync-emulator")
+    ]
+
+
+def test_a_failed_start_leaves_no_thread_behind_and_can_be_retried() -> None:
+    """3. ``with AlorClient(...)`` whose ``start()`` failed never reached ``close()``."""
+    with Emulator(speed=0) as emu:
+        client = client_for(emu)
+        emu.faults.fail_refresh(503)
+        with pytest.raises(TokenRefreshError), client:
+            pass  # pragma: no cover - start() raised
+        assert not _client_threads()
+        emu.faults.restore_refresh()
+        with client:  # the refresh endpoint is back: the same client starts
+            assert client.wait_connected(WAIT)
