@@ -10,6 +10,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import math
 import ssl
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import attrs
 from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
 from alor_sync.backoff import Backoff
+from alor_sync.data_connections import DataConnections, DataLink
 from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
@@ -45,15 +47,21 @@ __all__ = ["AlorClient", "ClientStatistics"]
 
 # How often the control thread renews the token ahead of expiry and checks silent subscriptions.
 _HOUSEKEEPING_INTERVAL = 1.0
+# ALOR's documented limits: subscriptions per connection, connections per user (/cws included).
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 5000
+MAX_CONNECTIONS = 10
 
 
 @attrs.frozen
 class ClientStatistics:
-    """A snapshot of the whole client: the data connection, each subscription, dropped frames.
+    """A snapshot of the whole client: the data connections, each subscription, dropped frames.
 
-    ``unrouted_frames``: data frames for a guid no subscription owns (after an unsubscribe, say);
-    ``malformed_frames``: frames that were not JSON of a known shape (each also went to
-    ``on_error``); ``token_expires_in``: seconds left on the current access token.
+    ``connection``: the first data connection; ``connections``: every data connection opened
+    (more than one once the subscriptions outgrow ``max_subscriptions_per_connection``), with
+    ``subscriptions_per_connection`` in the same order; ``unrouted_frames``: data frames for a guid
+    no subscription owns (after an unsubscribe, say); ``malformed_frames``: frames that were not
+    JSON of a known shape (each also went to ``on_error``); ``token_expires_in``: seconds left on
+    the current access token.
     """
 
     connection: TransportStatistics
@@ -62,6 +70,8 @@ class ClientStatistics:
     malformed_frames: int
     workers_busy: int
     token_expires_in: float | None
+    connections: tuple[TransportStatistics, ...] = ()
+    subscriptions_per_connection: tuple[int, ...] = ()
 
 
 def _make_tokens(
@@ -84,6 +94,55 @@ def _make_tokens(
     return RefreshTokenProvider(refresh_token, oauth_url, ssl_context=ssl_context)
 
 
+def _positive_seconds(value: object) -> bool:
+    """A finite number > 0 (not a bool, not a numeric string): what a duration must be."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _check_options(
+    *,
+    seconds: dict[str, object],
+    counts: dict[str, object],
+    max_reconnect_delay: float,
+    reconnect_delay: float,
+    executor: object,
+    hooks: dict[str, object],
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Refuse bad options at construction, named as the caller wrote them (not in ``start()``,
+    after a token call, under an internal name, or on first use)."""
+    for name, value in seconds.items():
+        optional = name == "heartbeat_interval"  # None: no pings
+        if not (optional and value is None) and not _positive_seconds(value):
+            raise InvalidArgumentError(
+                f"{name} must be a positive number of seconds, got {value!r}"
+            )
+    if max_reconnect_delay < reconnect_delay:
+        raise InvalidArgumentError(
+            f"max_reconnect_delay ({max_reconnect_delay!r}) must be >= reconnect_delay "
+            f"({reconnect_delay!r})"
+        )
+    for name, value in counts.items():
+        optional = name in ("workers", "max_reconnect_attempts")  # None: the default, unlimited
+        valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        if not (optional and value is None) and not valid:
+            raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidArgumentError(f"executor must have a submit(fn, *args) method: {executor!r}")
+    for name, hook in hooks.items():
+        if hook is not None and not callable(hook):
+            raise InvalidArgumentError(f"{name} must be callable or None, got {hook!r}")
+    if ssl_context is not None and (
+        ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
+    ):
+        raise InvalidArgumentError(
+            "ssl_context must verify certificates and host names (CERT_REQUIRED and "
+            "check_hostname); to trust a private CA use ssl.create_default_context(cafile=...)"
+        )
+
+
 class AlorClient(StreamMethods):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
@@ -98,6 +157,10 @@ class AlorClient(StreamMethods):
     a reconnect, ``on_gap(GapNotice)`` in the subscription's own order when frames were lost,
     ``on_error(error, guid_or_None)`` for callback exceptions, undecodable frames and rejected
     subscriptions (default: logged).
+
+    Scale: one ``/ws`` connection carries up to ``max_subscriptions_per_connection`` (ALOR's cap,
+    5,000); beyond that the client opens more by itself (threads ``alor-sync-ws-2``...), up to
+    ``max_connections`` in all, counting the ``/cws`` connection once it is in use.
     """
 
     def __init__(
@@ -120,6 +183,8 @@ class AlorClient(StreamMethods):
         max_reconnect_delay: float = 30.0,
         max_reconnect_attempts: int | None = None,
         lossless_queue_limit: int = DEFAULT_LOSSLESS_LIMIT,
+        max_subscriptions_per_connection: int = MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        max_connections: int = MAX_CONNECTIONS,
         ssl_context: ssl.SSLContext | None = None,
         on_connect: Callable[[ConnectionChange], None] | None = None,
         on_disconnect: Callable[[ConnectionChange], None] | None = None,
@@ -127,6 +192,33 @@ class AlorClient(StreamMethods):
         on_gap: Callable[[GapNotice], None] | None = None,
         on_error: ErrorHook | None = None,
     ) -> None:
+        _check_options(
+            seconds={
+                "heartbeat_interval": heartbeat_interval,
+                "pong_timeout": pong_timeout,
+                "connect_timeout": connect_timeout,
+                "reconnect_delay": reconnect_delay,
+                "max_reconnect_delay": max_reconnect_delay,
+            },
+            counts={
+                "workers": workers,
+                "max_reconnect_attempts": max_reconnect_attempts,
+                "lossless_queue_limit": lossless_queue_limit,
+                "max_subscriptions_per_connection": max_subscriptions_per_connection,
+                "max_connections": max_connections,
+            },
+            max_reconnect_delay=max_reconnect_delay,
+            reconnect_delay=reconnect_delay,
+            executor=executor,
+            hooks={
+                "on_connect": on_connect,
+                "on_disconnect": on_disconnect,
+                "on_resubscribed": on_resubscribed,
+                "on_gap": on_gap,
+                "on_error": on_error,
+            },
+            ssl_context=ssl_context,
+        )
         self.endpoints = resolve_endpoints(env, ws_url=ws_url, cws_url=cws_url, oauth_url=oauth_url)
         self.tokens = _make_tokens(
             refresh_token, access_token, token_provider, self.endpoints.oauth_url, ssl_context
@@ -142,6 +234,8 @@ class AlorClient(StreamMethods):
         self._executor = executor
         self._exact = exact
         self._lossless_queue_limit = lossless_queue_limit
+        self._per_connection = max_subscriptions_per_connection
+        self._max_connections = max_connections
         self._ssl_context = ssl_context
         self._transport_options: dict[str, Any] = {
             "heartbeat_interval": heartbeat_interval,
@@ -156,6 +250,8 @@ class AlorClient(StreamMethods):
         self._closed = False
         self._dispatcher: Dispatcher | None = None
         self._control: ControlLoop | None = None
+        self._data: DataConnections | None = None
+        # The first data connection (kept for callers that know only one).
         self._transport: ReconnectingWebSocket | None = None
         self._session: DataSession | None = None
         self._commands: CommandChannel | None = None
@@ -174,7 +270,20 @@ class AlorClient(StreamMethods):
             if self._started:
                 return self
             self._started = True
-        self.tokens.get_token()
+        try:
+            self.tokens.get_token()
+        except BaseException:
+            with self._lock:
+                self._started = False  # nothing was built yet: start() may be called again
+            raise
+        try:
+            self._start_threads()
+        except BaseException:
+            self.close()  # a half-built client leaves no thread behind (`with` never closes it)
+            raise
+        return self
+
+    def _start_threads(self) -> None:
         dispatcher = Dispatcher(
             workers=self._workers if self._executor is None else None,
             executor=self._executor,
@@ -182,19 +291,26 @@ class AlorClient(StreamMethods):
         )
         self._hooks.attach(dispatcher)
         control = ControlLoop()
-        transport = self._build_transport(dispatcher, control)
-        self._dispatcher, self._control, self._transport = dispatcher, control, transport
+        data = DataConnections(
+            lambda number: self._build_link(number, dispatcher, control),
+            per_connection=self._per_connection,
+            max_connections=self._data_connections_allowed,
+        )
+        self._dispatcher, self._control, self._data = dispatcher, control, data
         control.start()
         control.call_every(_HOUSEKEEPING_INTERVAL, self._housekeeping)
-        transport.start()
-        return self
+        first = data.start()
+        self._session, self._transport = first.session, first.transport
 
-    def _build_transport(
-        self, dispatcher: Dispatcher, control: ControlLoop
-    ) -> ReconnectingWebSocket:
+    def _data_connections_allowed(self) -> int:
+        return self._max_connections - (1 if self._commands is not None else 0)
+
+    def _build_link(self, number: int, dispatcher: Dispatcher, control: ControlLoop) -> DataLink:
+        """Data connection ``number``: ``ws`` and thread ``alor-sync-ws``, then ``ws-2``..."""
+        name = "ws" if number == 1 else f"ws-{number}"
         holder: list[ReconnectingWebSocket] = []
         session = DataSession(
-            name="ws",
+            name=name,
             send=lambda data: holder[0].send(data),
             reconnect=lambda reason: holder[0].reconnect(reason),
             tokens=self.tokens,
@@ -211,22 +327,22 @@ class AlorClient(StreamMethods):
         initial, maximum = self._backoff
         transport = ReconnectingWebSocket(
             self.endpoints.ws_url,
-            name="alor-sync-ws",
+            name=f"alor-sync-{name}",
             on_open=session.on_open,
             on_frame=session.on_frame,
             on_state=lambda event: self._on_state(session, event),
             on_malformed_frame=session.on_malformed_frame,
+            on_frames_done=session.on_frames_done,
             backoff=Backoff(initial=initial, maximum=maximum),
             **self._transport_options,
         )
         holder.append(transport)
-        self._session = session
-        return transport
+        return DataLink(name, session, transport)
 
     def _on_state(self, session: DataSession, event: ConnectionEvent) -> None:
         """Connection thread: update subscriptions, then queue the user's hook."""
         session.on_state(event)
-        self._report_connection("ws", event)
+        self._report_connection(session.name, event)
 
     def _report_connection(self, connection: str, event: ConnectionEvent) -> None:
         """Any connection thread: turn a transport event into an ``on_connect``/``on_disconnect``.
@@ -253,8 +369,8 @@ class AlorClient(StreamMethods):
             self.tokens.get_token()
         except Exception as exc:
             self._hooks.emit_error(exc, None)
-        if self._session is not None:
-            self._session.check_silence()
+        if self._data is not None:
+            self._data.check_silence()
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Unsubscribe nothing, just stop: close sockets, stop threads, fail pending waits.
@@ -268,12 +384,10 @@ class AlorClient(StreamMethods):
             self._closed = True
         if self._commands is not None:
             self._commands.close(timeout)
-        if self._transport is not None:
-            self._transport.close(timeout)
+        if self._data is not None:
+            self._data.close(timeout)
         if self._control is not None:
             self._control.close(timeout)
-        if self._session is not None:
-            self._session.close()
         if self._dispatcher is not None:
             self._dispatcher.close(timeout)
 
@@ -289,7 +403,8 @@ class AlorClient(StreamMethods):
         self.close()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
-        """Block up to ``timeout`` seconds until the data connection is open; False otherwise."""
+        """Block up to ``timeout`` seconds until the (first) data connection is open; False
+        otherwise."""
         return self._require_started().wait_connected(timeout)
 
     def _require_started(self) -> ReconnectingWebSocket:
@@ -309,27 +424,36 @@ class AlorClient(StreamMethods):
         *,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
         **params: Any,
     ) -> Subscription:
         """Subscribe to ``opcode`` with its parameters in snake_case (see ``subscribe_*``).
 
         ``callback`` runs on a dispatcher worker with the typed model (or the payload dict when
-        ``raw``). Raises :class:`~alor_sync.errors.InvalidArgumentError` for a bad parameter.
+        ``raw``). ``conflate=False`` makes a full-state stream (order book, quotes, summaries,
+        risks) deliver every frame instead of only the newest when the callback falls behind:
+        lossless up to ``lossless_queue_limit``, then a gap and a renewal, like event streams.
+        Raises :class:`~alor_sync.errors.InvalidArgumentError` for a bad parameter.
         """
         self._require_started()
         if not callable(callback):
             raise InvalidArgumentError(f"callback must be callable, not {callback!r}")
-        if silence_timeout is not None and silence_timeout <= 0:
-            raise InvalidArgumentError("silence_timeout must be a positive number of seconds")
+        if silence_timeout is not None and not _positive_seconds(silence_timeout):
+            raise InvalidArgumentError(
+                f"silence_timeout must be a positive number of seconds, got {silence_timeout!r}"
+            )
+        if not isinstance(raw, bool):
+            raise InvalidArgumentError(f"raw must be True or False, got {raw!r}")
         op = parse_opcode(opcode)
         chosen = {k: v for k, v in params.items() if v is not None}
         request = protocol.subscription_request(op, DataSession.new_guid(), **chosen)
         fmt = parse_format(request.get("format", "Simple"))
-        session = self._session
-        assert session is not None
-        return session.subscribe(
-            op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout
-        )
+        data = self._data
+        assert data is not None
+        return data.subscribe(
+            op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
+            conflate=bool(conflate),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ commands
 
@@ -368,18 +492,26 @@ class AlorClient(StreamMethods):
     # ------------------------------------------------------------------ introspection
 
     def statistics(self) -> ClientStatistics:
-        """Counters of the connection and of every live subscription."""
-        transport = self._require_started()
-        session, dispatcher = self._session, self._dispatcher
-        assert session is not None and dispatcher is not None
-        streams = session.registry.live_streams()
+        """Counters of the connections and of every live subscription."""
+        self._require_started()
+        data, dispatcher = self._data, self._dispatcher
+        assert data is not None and dispatcher is not None
+        links = data.links
+        connections = tuple(link.transport.statistics() for link in links)
+        sessions = [link.session for link in links]
         return ClientStatistics(
-            connection=transport.statistics(),
-            subscriptions=tuple(session.statistics_of(s) for s in streams),
-            unrouted_frames=session.unrouted_frames,
-            malformed_frames=session.malformed_frames,
+            connection=connections[0],
+            subscriptions=tuple(
+                session.statistics_of(stream)
+                for session in sessions
+                for stream in session.registry.live_streams()
+            ),
+            unrouted_frames=sum(session.unrouted_frames for session in sessions),
+            malformed_frames=sum(session.malformed_frames for session in sessions),
             workers_busy=dispatcher.statistics().busy,
             token_expires_in=self.tokens.expires_in(),
+            connections=connections,
+            subscriptions_per_connection=tuple(len(session.registry) for session in sessions),
         )
 
     def __repr__(self) -> str:

@@ -82,21 +82,29 @@ class SubscriptionStatistics:
 
 Callback = Callable[[Any], None]
 
+# One condition for the state changes of every stream: a condition per stream would cost about
+# 1.3 KB each (its lock, waiter deque and bound methods), a third of a subscription's memory at
+# 5,000 subscriptions, while threads blocked in wait_active are few and re-check their own state.
+_STATE_CHANGED = threading.Condition()
+
 
 @attrs.define(eq=False)
 class ServerStream:
     """One subscription as the server knows it: one guid, one request, one or more handles.
 
-    Mutable; owned by :class:`SubscriptionRegistry` and only changed under its lock (except the
-    ``received``/``last_data_at`` counters, written by the network thread alone).
+    Mutable; owned by :class:`SubscriptionRegistry` and only changed under its lock (except
+    ``received``, written by the network thread alone, and the silence-watchdog fields, written
+    by the control thread alone).
     """
 
     guid: str
     opcode: Opcode
     format: Format
     request: Mapping[str, Any]  # the request without its token
-    share_key: tuple[Any, ...]
+    share_key: tuple[Any, ...] | None
     raw: bool
+    # Only the newest undelivered frame is kept (full-state streams, unless conflate=False).
+    latest_wins: bool = False
     state: SubscriptionState = SubscriptionState.PENDING
     error: APIError | None = None
     handles: list[Subscription] = attrs.Factory(list)
@@ -108,12 +116,15 @@ class ServerStream:
     silence_timeout: float | None = None
     route: Route | None = None
     received: int = 0
+    # The watchdog's view (control thread): ``received`` at its last look and when it last saw
+    # it change. Reading a counter once a second costs nothing per frame, unlike a clock call.
+    watched_received: int = 0
     last_data_at: float = 0.0
     active_since: float = 0.0
     resubscribes: int = 0
     # The token the request was last sent with, so that concurrent 401s share one refresh.
     sent_with_token: str = attrs.field(default="", repr=False)
-    changed: threading.Condition = attrs.field(factory=threading.Condition, repr=False)
+    changed: threading.Condition = attrs.field(default=_STATE_CHANGED, repr=False, eq=False)
 
 
 class Subscription:
@@ -209,9 +220,18 @@ class Subscription:
         return f"<Subscription {self.opcode} guid={self.guid} state={self.state.value}>"
 
 
-def _share_key(opcode: Opcode, request: Mapping[str, Any], raw: bool) -> tuple[Any, ...]:
-    params = tuple(sorted((k, repr(v)) for k, v in request.items() if k != "guid"))
-    return (opcode, raw, params)
+def _share_key(
+    opcode: Opcode, request: Mapping[str, Any], raw: bool, latest_wins: bool
+) -> tuple[Any, ...] | None:
+    """What identical requests have in common (None: never shared, so nothing is kept).
+
+    The parameters are folded into one string: a tuple of pairs would cost ten objects a
+    subscription.
+    """
+    if opcode not in LATEST_WINS_OPCODES:
+        return None
+    params = "\x00".join(sorted(f"{k}={v!r}" for k, v in request.items() if k != "guid"))
+    return (opcode, raw, latest_wins, params)
 
 
 class SubscriptionRegistry:
@@ -226,6 +246,11 @@ class SubscriptionRegistry:
         self._lock = threading.Lock()
         self._by_guid: dict[str, ServerStream] = {}
         self._by_share_key: dict[tuple[Any, ...], ServerStream] = {}
+        # Streams with a silence timeout: the once-a-second watchdog looks at these only, so
+        # thousands of subscriptions without one cost it nothing.
+        self._watched: dict[str, ServerStream] = {}
+        # The network thread's lookup, bound once: a plain dict read per frame.
+        self.lookup: Callable[[str], ServerStream | None] = self._by_guid.get
 
     def __len__(self) -> int:
         return len(self._by_guid)
@@ -235,17 +260,18 @@ class SubscriptionRegistry:
         return self._by_guid.get(guid)
 
     def find_shared(
-        self, opcode: Opcode, request: Mapping[str, Any], raw: bool
+        self, opcode: Opcode, request: Mapping[str, Any], raw: bool, latest_wins: bool
     ) -> ServerStream | None:
-        """A live stream with an identical request that a new handle may join.
+        """A live stream with an identical request (and delivery policy) a new handle may join.
 
         Only full-state streams are shared: a handle joining an event stream late would miss
         the history (and, for instruments, the full first object) the server sent before.
         """
-        if opcode not in LATEST_WINS_OPCODES:
+        key = _share_key(opcode, request, raw, latest_wins)
+        if key is None:
             return None
         with self._lock:
-            stream = self._by_share_key.get(_share_key(opcode, request, raw))
+            stream = self._by_share_key.get(key)
             if stream is None or stream.state is SubscriptionState.FAILED:
                 return None
             return stream
@@ -256,7 +282,10 @@ class SubscriptionRegistry:
             if stream.guid in self._by_guid:
                 raise ValueError(f"guid {stream.guid!r} is already in use")
             self._by_guid[stream.guid] = stream
-            self._by_share_key[stream.share_key] = stream
+            if stream.share_key is not None:
+                self._by_share_key[stream.share_key] = stream
+            if stream.silence_timeout is not None:
+                self._watched[stream.guid] = stream
 
     def attach(self, stream: ServerStream, handle: Subscription) -> None:
         with self._lock:
@@ -281,6 +310,11 @@ class SubscriptionRegistry:
                 for s in self._by_guid.values()
                 if s.state in (SubscriptionState.PENDING, SubscriptionState.ACTIVE)
             ]
+
+    def watched_streams(self) -> list[ServerStream]:
+        """Live streams that have a silence timeout (the watchdog's work list)."""
+        with self._lock:
+            return list(self._watched.values())
 
     def pending_streams(self) -> list[ServerStream]:
         with self._lock:
@@ -312,6 +346,7 @@ class SubscriptionRegistry:
             streams = list(self._by_guid.values())
             self._by_guid.clear()
             self._by_share_key.clear()
+            self._watched.clear()
         for stream in streams:
             self._set_state(stream, SubscriptionState.CLOSED)
         return streams
@@ -319,8 +354,10 @@ class SubscriptionRegistry:
     def _remove_locked(self, stream: ServerStream) -> None:
         if self._by_guid.get(stream.guid) is stream:
             del self._by_guid[stream.guid]
-        if self._by_share_key.get(stream.share_key) is stream:
-            del self._by_share_key[stream.share_key]
+            self._watched.pop(stream.guid, None)
+        key = stream.share_key
+        if key is not None and self._by_share_key.get(key) is stream:
+            del self._by_share_key[key]
 
     @staticmethod
     def _set_state(stream: ServerStream, state: SubscriptionState) -> None:
@@ -330,14 +367,27 @@ class SubscriptionRegistry:
 
 
 def new_stream(
-    guid: str, opcode: Opcode, fmt: Format, request: Mapping[str, Any], raw: bool
+    guid: str,
+    opcode: Opcode,
+    fmt: Format,
+    request: Mapping[str, Any],
+    raw: bool,
+    *,
+    conflate: bool = True,
+    silence_timeout: float | None = None,
 ) -> ServerStream:
-    """A fresh, pending stream for ``request`` (which carries ``guid`` and no token)."""
+    """A fresh, pending stream for ``request`` (which carries ``guid`` and no token).
+
+    Full-state streams are latest-wins unless ``conflate`` is False; event streams never are.
+    """
+    latest_wins = conflate and opcode in LATEST_WINS_OPCODES
     return ServerStream(
         guid=guid,
         opcode=opcode,
         format=fmt,
         request=request,
-        share_key=_share_key(opcode, request, raw),
+        share_key=_share_key(opcode, request, raw, latest_wins),
         raw=raw,
+        latest_wins=latest_wins,
+        silence_timeout=silence_timeout,
     )

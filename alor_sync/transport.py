@@ -4,7 +4,8 @@ Rules of this module:
 
 * This is the only module that imports ``websocket`` (websocket-client), and everything untyped
   about it lives in :class:`_Link`. Its exceptions are translated there or in ``send`` (into
-  :class:`~alor_sync.errors.ConnectionLostError`), nowhere else.
+  :class:`~alor_sync.errors.ConnectionLostError`), nowhere else. websocket-client does the
+  handshake, TLS and sending; frames are read by :mod:`alor_sync.frame_reader` from its socket.
 * The connection thread is the only thread that opens, reads, pings or closes a socket. Other
   threads may only send a frame (under websocket-client's send lock) or *shut the socket down*
   to wake that thread (``reconnect``/``close``); the thread then finds the reason in a flag.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import math
 import select
@@ -40,6 +42,7 @@ from alor_sync.errors import (
     InvalidArgumentError,
     MalformedFrameError,
 )
+from alor_sync.frame_reader import FrameReader
 
 __all__ = [
     "ConnectionEvent",
@@ -50,6 +53,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("alor_sync.transport")
+_debug_enabled = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 Headers = Sequence[str] | Mapping[str, str]
 HeaderSource = Headers | Callable[[], Headers]
@@ -58,7 +62,8 @@ _OP_TEXT: int = websocket.ABNF.OPCODE_TEXT
 _OP_BINARY: int = websocket.ABNF.OPCODE_BINARY
 _OP_CLOSE: int = websocket.ABNF.OPCODE_CLOSE
 _OP_PONG: int = websocket.ABNF.OPCODE_PONG
-_DATA_OPCODES = frozenset((_OP_TEXT, _OP_BINARY))
+_OP_PING: int = websocket.ABNF.OPCODE_PING
+_DATA_OPCODES = (_OP_TEXT, _OP_BINARY)
 _CLOSED_BY_CLIENT = "closed by the client"
 
 
@@ -122,7 +127,7 @@ class TransportStatistics:
 
 
 class _StalledRead(Exception):
-    """A read timed out; websocket-client keeps the partial frame, so reading can resume."""
+    """A read timed out; the frame reader keeps the partial frame, so reading can resume."""
 
 
 class _LinkDown(Exception):
@@ -135,12 +140,19 @@ class _Link:
     def __init__(self, ws: Any) -> None:
         self._ws = ws
         sock: socket.socket = ws.sock
+        # Frames are cut out of large reads here instead of websocket-client's three or four
+        # recv() calls per frame (measured: about twice the frame rate; docs/performance.md).
+        # The handshake reads byte by byte, so nothing of the first frames is left behind in ws.
+        self.frames = FrameReader(sock)
+        self.next_frame = self.frames.next_frame
         # An SSL socket may hold a decrypted record the kernel no longer reports as readable.
         self._pending: Callable[[], int] | None = (
             sock.pending if isinstance(sock, ssl.SSLSocket) else None
         )
         self._poll: Any = None
         self._selector: selectors.BaseSelector | None = None
+        self._close_lock = threading.Lock()
+        self._close_sent = False
         if hasattr(select, "poll"):  # the cheapest wait per frame; absent on Windows
             self._poll = select.poll()
             self._poll.register(sock.fileno(), select.POLLIN)
@@ -179,14 +191,16 @@ class _Link:
         assert self._selector is not None
         return bool(self._selector.select(timeout))
 
-    def recv(self) -> tuple[int, bytes]:
-        """Next frame (data, ping, pong or close); raises :class:`_StalledRead` on a timeout."""
+    def fill(self) -> None:
+        """One read into the frame buffer; raises :class:`_StalledRead` on a timeout (a TLS
+        record stalled half-way: its bytes are kept and reading resumes later)."""
         try:
-            opcode, frame = self._ws.recv_data_frame(True)
-        except websocket.WebSocketTimeoutException:
+            self.frames.fill()
+        except (TimeoutError, ssl.SSLWantReadError):
             raise _StalledRead from None
-        data: bytes = frame.data
-        return int(opcode), data
+
+    def pong(self, payload: bytes) -> None:
+        self._ws.pong(payload)
 
     def send_text(self, data: str | bytes) -> None:
         try:
@@ -199,9 +213,15 @@ class _Link:
         self._ws.ping(payload)
 
     def send_close_quietly(self) -> None:
-        # Best effort: the socket is shut down right after anyway.
-        with contextlib.suppress(websocket.WebSocketException, OSError):
-            self._ws.send_close()
+        """Send our close frame once, whichever thread asks first; a second caller returns only
+        after the first one's frame is out (so the socket is never closed under it)."""
+        with self._close_lock:
+            if self._close_sent:
+                return
+            self._close_sent = True
+            # Best effort: the socket is shut down right after anyway.
+            with contextlib.suppress(websocket.WebSocketException, OSError):
+                self._ws.send_close()
 
     def abort(self) -> None:
         """Shut the socket down (thread-safe, keeps the fd) so a blocked read or send returns."""
@@ -216,10 +236,23 @@ class _Link:
         """Release the socket (connection thread only), holding the send lock so that no
         other thread's send is using the fd meanwhile."""
         self.abort()
+        self._discard_unread()
         if self._selector is not None:
             self._selector.close()
         with self._ws.lock:
             self._ws.shutdown()
+
+    def _discard_unread(self) -> None:
+        """Read what the server sent last (its close frame, say): closing a socket with unread
+        bytes sends a TCP reset, which can make the server lose our own close frame."""
+        sock = self._ws.sock
+        if sock is None or isinstance(sock, ssl.SSLSocket):
+            return  # TLS: the shutdown already ended the session; nothing useful to read
+        with contextlib.suppress(OSError):
+            sock.setblocking(False)
+            for _ in range(64):  # bounded: a server still streaming cannot keep us here
+                if not sock.recv(65536):
+                    return
 
 
 @attrs.define
@@ -250,6 +283,8 @@ class ReconnectingWebSocket:
     * ``on_open()`` after each handshake, before any frame is read; it may :meth:`send`
       (resubscribe, authorize). If it raises, the connection is dropped and retried with backoff.
     * ``on_frame(text)`` for each text frame, in order; route it, do not process it there.
+    * ``on_frames_done()`` after the frames of one socket read were handed to ``on_frame``, just
+      before the thread waits for more: the moment to wake whoever processes them.
     * ``on_state(event)`` for :class:`ConnectionEvent` s; must not block.
     * ``on_malformed_frame(error)`` for a frame that is not UTF-8 text; the link stays up.
 
@@ -275,6 +310,7 @@ class ReconnectingWebSocket:
         on_frame: Callable[[str], None],
         on_state: Callable[[ConnectionEvent], None] | None = None,
         on_malformed_frame: Callable[[MalformedFrameError], None] | None = None,
+        on_frames_done: Callable[[], None] | None = None,
         heartbeat_interval: float | None = 5.0,
         pong_timeout: float = 5.0,
         connect_timeout: float = 10.0,
@@ -304,6 +340,7 @@ class ReconnectingWebSocket:
         self._on_frame = on_frame
         self._on_state = on_state
         self._on_malformed_frame = on_malformed_frame
+        self._on_frames_done = on_frames_done
         self._heartbeat_interval = heartbeat_interval
         self._pong_timeout = pong_timeout
         self._connect_timeout = connect_timeout
@@ -377,12 +414,18 @@ class ReconnectingWebSocket:
         """Send one text frame (``bytes`` must be UTF-8). Works from ``on_open`` on.
 
         Raises ConnectionLostError when no connection is up or it broke during the send (the
-        frame may or may not have left), ClientClosedError after :meth:`close`.
+        frame may or may not have left), ClientClosedError after :meth:`close`. Until
+        ``on_open`` has returned, only ``on_open`` itself (the connection thread) may send:
+        another thread's frame would race with what ``on_open`` sends (a resubscription sent
+        twice on one connection), so it gets ConnectionLostError and waits for ``on_open``.
         """
         if self._closing:
             raise ClientClosedError(f"{self._name} transport was closed")
         link = self._link  # one atomic read; the lock is not needed on this hot path
-        if link is None:
+        if link is None or (
+            self._state is not TransportState.OPEN
+            and threading.current_thread() is not self._thread
+        ):
             raise ConnectionLostError(f"{self._name} is not connected ({self._state.value})")
         try:
             link.send_text(data)
@@ -521,8 +564,13 @@ class ReconnectingWebSocket:
     def _uninstall(self, link: _Link) -> None:
         with self._state_changed:
             self._link = None
-            self._state = TransportState.CLOSED if self._closing else TransportState.BACKOFF
+            closing = self._closing
+            self._state = TransportState.CLOSED if closing else TransportState.BACKOFF
             self._state_changed.notify_all()
+        if closing:
+            # close() may still be sending the close frame from its own thread: this waits for
+            # it (or sends it), so the socket is never released before the frame is out.
+            link.send_close_quietly()
         link.close()
 
     def _call_on_open(self) -> str | None:
@@ -561,10 +609,10 @@ class ReconnectingWebSocket:
                 if not link.wait_readable(wait):
                     continue
                 try:
-                    opcode, data = link.recv()
+                    link.fill()
                 except _StalledRead:
                     continue  # a frame stalled half-way; its bytes are kept, check the timers
-                reason = self._handle_frame(opcode, data, live)
+                reason = self._handle_frames(link, live)
                 if reason is not None:
                     return reason
         except Exception as exc:
@@ -603,40 +651,76 @@ class ReconnectingWebSocket:
         self._backoff.reset()
         self._failed_attempts = 0
 
-    def _handle_frame(self, opcode: int, data: bytes, live: _Liveness) -> str | None:
-        """Deliver one frame; returns a reason when the peer closed the connection."""
-        if opcode == _OP_CLOSE:  # not a sign of health: a server refusing us may do this at once
-            return _describe_close(data)
-        now = self._clock()
-        self._last_frame_at = now
-        live.pong_deadline = None  # any frame proves the peer is alive
-        live.frames_seen += 1
-        if live.frames_seen == 1:
-            live.next_due = self._next_due(live)  # the healthy check is due from now on
-        if opcode in _DATA_OPCODES:
-            self._frames_received += 1
-            self._bytes_received += len(data)
-            self._deliver(data)
-        elif opcode == _OP_PONG:
-            self._pongs_received += 1
-            rtt = _round_trip(data, now)
-            if rtt is not None:
-                self._last_pong_rtt = rtt
+    def _handle_frames(self, link: _Link, live: _Liveness) -> str | None:
+        """Deliver every whole frame read so far; returns a reason when the peer closed.
+
+        The per-frame path is this loop, kept flat (a text frame costs no call but ``on_frame``
+        and the decode): liveness, the clock and the debug switch are looked at once per read.
+        """
+        next_frame, on_frame = link.next_frame, self._on_frame
+        debug = _debug_enabled()
+        frames = data_frames = data_bytes = 0
+        try:
+            while not self._closing:
+                frame = next_frame()
+                if frame is None:
+                    break
+                opcode, data = frame
+                frames += 1
+                if opcode in _DATA_OPCODES:
+                    data_frames += 1
+                    data_bytes += len(data)
+                    try:
+                        text = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self._report_malformed(len(data))
+                        continue
+                    if debug:
+                        logger.debug("%s: frame %.200s", self._name, text)
+                    try:
+                        on_frame(text)
+                    except Exception:
+                        self._callback_errors += 1
+                        logger.exception("%s: on_frame raised", self._name)
+                elif opcode == _OP_CLOSE:  # not a sign of health: a refusing server does this
+                    frames -= 1
+                    link.send_close_quietly()
+                    return _describe_close(data)
+                else:
+                    self._handle_control(link, opcode, data)
+        finally:
+            self._frames_received += data_frames
+            self._bytes_received += data_bytes
+            if frames:
+                self._saw_frames(live, frames)
+            if data_frames and self._on_frames_done is not None:
+                self._call_frames_done()
         return None
 
-    def _deliver(self, data: bytes) -> None:
+    def _call_frames_done(self) -> None:
+        assert self._on_frames_done is not None
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            self._report_malformed(len(data))
-            return
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s: frame %.200s", self._name, text)
-        try:
-            self._on_frame(text)
+            self._on_frames_done()
         except Exception:
             self._callback_errors += 1
-            logger.exception("%s: on_frame raised", self._name)
+            logger.exception("%s: on_frames_done raised", self._name)
+
+    def _saw_frames(self, live: _Liveness, count: int) -> None:
+        self._last_frame_at = self._clock()
+        live.pong_deadline = None  # any frame proves the peer is alive
+        first = live.frames_seen == 0
+        live.frames_seen += count
+        if first:
+            live.next_due = self._next_due(live)  # the healthy check is due from now on
+
+    def _handle_control(self, link: _Link, opcode: int, data: bytes) -> None:
+        if opcode == _OP_PING:
+            link.pong(data)
+        elif opcode == _OP_PONG:
+            self._pongs_received += 1
+            rtt = _round_trip(data, self._clock())
+            if rtt is not None:
+                self._last_pong_rtt = rtt
 
     def _report_malformed(self, size: int) -> None:
         self._malformed_frames += 1

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from alor_sync.cli import book, demo, order, stream, token
+from alor_sync.cli.connect import ENV_VAR
 from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import CliError, CliParser, UsageError, connection_options
 from alor_sync.errors import AlorError, InvalidArgumentError
@@ -133,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if emulator_arguments is not None:
         return _run_emulator(emulator_arguments)
     console = Console(sys.stdout, sys.stderr)
+    # Before parsing: a usage error quotes the arguments, and a token pasted among them by
+    # mistake (``alor-sync token $ALOR_REFRESH_TOKEN``) must not be echoed back.
+    console.add_secret(os.environ.get(ENV_VAR, "").strip())
     try:
         args = build_parser().parse_args(arguments)
     except UsageError as exc:

@@ -2,8 +2,12 @@
 
 Rules of this module:
 
-* :func:`classify` runs on the network thread for every frame: one ``orjson.loads`` and a couple
-  of dict lookups on the common path, nothing else (no logging, no copies of the payload).
+* Data frames are routed without parsing them: :func:`data_guid` reads the subscription guid from
+  the frame's last member (production writes ``{ "data": {...}, "guid":"..." }``, and ALOR's own
+  SDK routes the same way), and :func:`data_payload` parses and checks the whole frame later, on
+  the worker that decodes it. A frame superseded before its turn is therefore never parsed.
+* :func:`classify` handles everything else (confirmations, frames of another shape): one
+  ``orjson.loads`` and a couple of dict lookups, nothing else (no logging, no copies).
 * Whatever arrives becomes exactly one value: a :class:`DataFrame`, a :class:`Confirmation` or a
   :class:`MalformedFrame`; the caller decides what to do with the malformed ones.
 * Previews of malformed frames are short and have anything that looks like a JWT blanked out,
@@ -20,7 +24,16 @@ import orjson
 
 from alor_sync.errors import APIError, InvalidArgumentError, MalformedFrameError, error_for_reply
 
-__all__ = ["Confirmation", "DataFrame", "Frame", "MalformedFrame", "classify", "parse_json"]
+__all__ = [
+    "Confirmation",
+    "DataFrame",
+    "Frame",
+    "MalformedFrame",
+    "classify",
+    "data_guid",
+    "data_payload",
+    "parse_json",
+]
 
 
 @attrs.frozen
@@ -165,3 +178,55 @@ def parse_json(raw: str | bytes) -> Any:
         return orjson.loads(raw)
     except (ValueError, TypeError) as exc:
         raise MalformedFrameError(f"not JSON: {exc}") from None
+
+
+_GUID_KEY = '"guid"'
+# The last member of a data frame, with any JSON whitespace: "guid" : "<guid>" } <end>.
+_GUID_TAIL = re.compile(r'"guid"[ \t\r\n]*:[ \t\r\n]*"([^"\\]+)"[ \t\r\n]*\}[ \t\r\n]*\Z')
+_JSON_SPACE = " \t\r\n"
+
+
+def data_guid(raw: str) -> str | None:
+    """The subscription guid of a data frame, read from its last member without parsing it.
+
+    Network thread, every frame: a reverse search and a few comparisons (about 0.4 us). Returns
+    None for anything whose last member is not a plain string ``guid`` (confirmations, other
+    shapes, a guid with escapes): :func:`classify` then has the final word. A guid returned
+    here is only a routing hint; :func:`data_payload` checks the whole frame before use.
+    """
+    at = raw.rfind(_GUID_KEY)
+    if at < 0:
+        return None
+    start = at + 8
+    if raw.startswith(':"', at + 6):  # production's spelling: no whitespace around the colon
+        end = raw.find('"', start)
+        if end > start and raw[end + 1 :].strip(_JSON_SPACE) == "}":
+            guid = raw[start:end]
+            return None if "\\" in guid else guid
+    match = _GUID_TAIL.match(raw, at)
+    return match.group(1) if match else None
+
+
+def data_payload(raw: str | bytes, guid: str) -> dict[str, Any]:
+    """Parse a frame routed by :func:`data_guid` and return its ``data`` object.
+
+    Runs on the worker that decodes the frame. Raises :class:`MalformedFrameError` with ``guid``
+    set (and no frame text in the message) when the frame is not JSON, not an object, has no
+    ``data`` object or names another guid.
+    """
+    try:
+        message = orjson.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise MalformedFrameError(f"malformed data frame: not JSON: {exc}", guid=guid) from None
+    if type(message) is dict:
+        data = message.get("data")
+        if type(data) is dict and message.get("guid") == guid:
+            return data
+    frame = classify(raw)
+    if isinstance(frame, MalformedFrame):
+        reason = frame.reason
+    elif isinstance(frame, DataFrame):
+        reason = "its guid member names another subscription"
+    else:
+        reason = "a confirmation, not a data frame"
+    raise MalformedFrameError(f"malformed data frame: {reason}", guid=guid)
