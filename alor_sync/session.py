@@ -291,7 +291,13 @@ class DataSession:
             token = self._tokens.get_token()
             for stream in streams:
                 stream.resubscribes += stream.ever_active
-                self._send_subscribe(stream, token=token, propagate=True)
+                try:
+                    self._send_subscribe(stream, token=token, propagate=True)
+                except ConnectionLostError:
+                    # The link broke mid-way (the transport is already replacing it): the
+                    # streams not sent stay pending and the next on_open sends them all.
+                    logger.info("%s: connection lost while resubscribing", self.name)
+                    return
 
     def on_state(self, event: ConnectionEvent) -> None:
         """Connection thread: a dropped connection loses events; tell lossless subscribers."""
