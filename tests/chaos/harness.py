@@ -43,6 +43,7 @@ from tests.chaos.checks import (
     LogWatch,
     MemoryProbe,
     StreamChecker,
+    own_copy,
 )
 
 __all__ = ["ChaosRun", "StreamSpec", "stream_specs"]
@@ -157,6 +158,7 @@ class ChaosRun:
         self.started_at = time.monotonic()
         self.duration = 0.0
         self.final_stats: dict[str, Any] = {}
+        self.emulator_notices = 0
 
     # -- the whole run ----------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class ChaosRun:
                 self.memory.close()
         self.violations += self.commands.violations()
         self.violations += logs.violations()
+        self.emulator_notices = logs.emulator_internal_errors
         self.duration = time.monotonic() - self.started_at
 
     def _run(self, schedule: Callable[[ChaosRun], None]) -> None:
@@ -225,15 +228,16 @@ class ChaosRun:
         key = f"{spec.label}/{'raw' if raw else 'typed'}"
         holder: list[Subscription] = []
 
-        def epoch_key() -> tuple[int, int]:
+        def epoch_causes() -> int:
             connects = client.statistics().connection.connects
-            return connects, holder[0].statistics().resubscribes if holder else 0
+            return connects + (holder[0].statistics().resubscribes if holder else 0)
 
         checker = StreamChecker(
             key,
             latest_wins=spec.opcode in LATEST_WINS_OPCODES,
             sequenced=raw,
-            epoch_key=epoch_key,
+            epoch_causes=epoch_causes,
+            causes_before=client.statistics().connection.connects,
         )
         slow = self._maybe_slow
 
@@ -242,7 +246,7 @@ class ChaosRun:
 
         handle = spec.subscribe(client, callback, raw)
         holder.append(handle)
-        checker.guid = handle.guid
+        checker.guid = own_copy(handle.guid)
         with self._hooks:
             self._by_guid[handle.guid] = checker
         self.live[key] = _Live(spec, raw, handle, checker)
@@ -262,10 +266,6 @@ class ChaosRun:
 
     def raw_keys(self) -> list[str]:
         return [key for key, live in self.live.items() if live.raw]
-
-    def typed_guids(self) -> set[str]:
-        checkers = [live.checker for live in self.live.values()] + self.retired
-        return {c.guid for c in checkers if not c.sequenced}
 
     # -- hooks (dispatcher workers) -----------------------------------------------------------
 
@@ -433,7 +433,7 @@ class ChaosRun:
                 )
         for checker in self.checkers():
             self.violations += checker.violations
-        self.violations += self.errors.violations(self.typed_guids())
+        self.violations += self.errors.violations()
         self._check_memory()
 
     def checkers(self) -> list[StreamChecker]:
@@ -489,15 +489,18 @@ class ChaosRun:
             f"epoch restarts: {sum(c.restarts for c in checkers)}; conflated-away seqs: "
             f"{sum(c.skipped for c in checkers)}; injected frames seen: "
             f"{sum(c.foreign for c in checkers)}; orphan gaps: {self.orphan_gaps}",
-            f"  on_error: {len(errors.errors)} (malformed {errors.malformed}/"
-            f"{errors.injected_malformed} injected, decode {sum(errors.decode_errors.values())}, "
-            f"401 {sum(errors.auth_failures.values())})",
+            f"  on_error: {len(errors.errors)} (frame errors {errors.frame_errors()} for "
+            f"{errors.injected_bad} broken frames injected: malformed {errors.malformed}, "
+            f"decode {sum(errors.decode_errors.values())}; 401 "
+            f"{sum(errors.auth_failures.values())})",
             f"  commands: {dict(self.commands.counts())}; retries: "
             f"{sum(self.commands.retries.values())}; emulator executions: "
             f"{sum(self.commands.executions.values())}",
             f"  client memory (tracemalloc, alor_sync minus emulator): {memory}",
             f"  threads at checkpoints: min {min(self.threads_seen, default=0)}, "
             f"max {max(self.threads_seen, default=0)}",
+            f"  emulator-side websockets internal errors (not the client's): "
+            f"{self.emulator_notices}",
             f"  violations: {len(self.violations)}",
         ]
         return "\n".join(lines)

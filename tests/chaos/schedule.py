@@ -101,7 +101,7 @@ def lose_command_replies(run: ChaosRun, rng: random.Random) -> str:
 def malformed(run: ChaosRun, rng: random.Random) -> str:
     """Broken frames of every kind into random subscriptions; each must reach ``on_error``."""
     before_disconnects = run.disconnect_count("ws")
-    expected = run.errors.malformed
+    expected = run.errors.frame_errors()
     sent: list[str] = []
     for _ in range(rng.randint(3, 8)):
         key = rng.choice(sorted(run.live))
@@ -113,11 +113,13 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
             continue  # not on the server right now (being renewed): nothing was sent
         sent.append(f"{kind}->{key}")
         if kind in _MALFORMED_ERRORS:
-            run.errors.injected_malformed += 1
+            run.errors.injected_bad += 1
             expected += 1
+            if kind == "invalid_json":  # truncated data: its tail still names the subscription
+                run.errors.bad_targets[live.handle.guid] += 1
         elif kind == "wrong_types" and not live.raw:
             run.errors.injected_wrong_types[live.handle.guid] += 1
-    arrived = run.errors.wait_malformed(expected, WAIT)
+    arrived = run.errors.wait_frame_errors(expected, WAIT)
     if not arrived and run.disconnect_count("ws") == before_disconnects:
         run.violate(f"malformed frames were not all reported to on_error: {sent}")
     return f"malformed {sent}"

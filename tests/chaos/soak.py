@@ -35,7 +35,14 @@ from alor_sync.commands import OrderResult
 from alor_sync.errors import AlorError
 from alor_sync.events import GapNotice
 from alor_sync.subscriptions import Subscription
-from tests.chaos.checks import CommandLedger, ErrorLedger, LogWatch, MemoryProbe, StreamChecker
+from tests.chaos.checks import (
+    CommandLedger,
+    ErrorLedger,
+    LogWatch,
+    MemoryProbe,
+    StreamChecker,
+    own_copy,
+)
 
 __all__ = ["main"]
 
@@ -193,22 +200,24 @@ class Soak:
             stats = client.statistics()
         for checker in self.checkers.values():
             self.violations += checker.violations
-        self.violations += self.errors.violations(set())
+        self.violations += self.errors.violations()
         self.violations += self._flatness()
         return self._report(time.monotonic() - started, stats)
 
     def _subscribe(self, client: AlorClient, symbol: str) -> Subscription:
         holder: list[Subscription] = []
 
-        def epoch_key() -> tuple[int, int]:
-            return client.statistics().connection.connects, holder[0].statistics().resubscribes
+        def epoch_causes() -> int:
+            connects = client.statistics().connection.connects
+            return connects + (holder[0].statistics().resubscribes if holder else 0)
 
         checker = StreamChecker(
-            f"all-trades-{symbol}", latest_wins=False, sequenced=True, epoch_key=epoch_key
-        )
+            f"all-trades-{symbol}", latest_wins=False, sequenced=True,
+            epoch_causes=epoch_causes, causes_before=client.statistics().connection.connects,
+        )  # fmt: skip
         handle = client.subscribe_all_trades(symbol, checker.item, depth=1, raw=True)
         holder.append(handle)
-        checker.guid = handle.guid
+        checker.guid = own_copy(handle.guid)
         self.checkers[handle.guid] = checker
         return handle
 

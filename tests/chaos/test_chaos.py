@@ -33,4 +33,4 @@ def test_chaos_run_keeps_every_invariant(
     gaps = {reason for checker in run.checkers() for reason in checker.gaps}
     assert {"overflow", "reconnect"} <= gaps, details
     assert run.final_stats["ws_reconnects"] >= run.injected["restart"], details
-    assert run.errors.malformed > 0 and run.commands.counts()["ok"] > 0, details
+    assert run.errors.frame_errors() > 0 and run.commands.counts()["ok"] > 0, details
