@@ -577,6 +577,10 @@ class ReconnectingWebSocket:
         """Run on_open; returns why the connection cannot go on, or None."""
         try:
             self._on_open()
+        except ConnectionLostError as exc:
+            # on_open's own send found the link dead (the documented way for on_open to give up
+            # on a connection): an ordinary connection loss, not a callback failure.
+            return _CLOSED_BY_CLIENT if self._closing else f"connection lost in on_open: {exc}"
         except Exception as exc:
             if self._closing:
                 return _CLOSED_BY_CLIENT

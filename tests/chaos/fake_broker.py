@@ -11,12 +11,14 @@ Rules of this module:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
 from types import TracebackType
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 __all__ = ["FakeBroker", "unsigned_jwt"]
@@ -71,6 +73,10 @@ class FakeBroker:
         with self._changed:
             self._connection = connection
             self._changed.notify_all()
+        with contextlib.suppress(ConnectionClosed):  # the client may drop it at any moment
+            self._answer(connection)
+
+    def _answer(self, connection: ServerConnection) -> None:
         for message in connection:
             request = json.loads(message)
             with self._changed:

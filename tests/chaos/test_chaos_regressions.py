@@ -7,6 +7,7 @@
    callback saw the snapshot again, without a gap notice.
 3. A ``start()`` that failed (token endpoint down) left the client half-started: it could not be
    started again, and a failure after the worker threads existed left them running.
+4. A connection that died while ``on_open`` was sending was logged as a crashed callback.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from typing import Any
 import pytest
 
 from alor_sync.auth import JwtClaims, RefreshTokenProvider, TokenProvider, TokenStatistics
+from alor_sync.backoff import Backoff
 from alor_sync.client import AlorClient
 from alor_sync.emulator import Emulator
-from alor_sync.errors import TokenRefreshError
+from alor_sync.errors import ConnectionLostError, TokenRefreshError
 from alor_sync.events import GapNotice
+from alor_sync.transport import ConnectionEvent, ConnectionEventKind, ReconnectingWebSocket
+from tests.chaos.fake_broker import FakeBroker
 from tests.client_helpers import WAIT, Recorder, client_for, running
 
 
@@ -169,3 +173,42 @@ def test_a_failed_start_leaves_no_thread_behind_and_can_be_retried() -> None:
         emu.faults.restore_refresh()
         with client:  # the refresh endpoint is back: the same client starts
             assert client.wait_connected(WAIT)
+
+
+def test_a_connection_lost_inside_on_open_is_an_ordinary_reconnect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """4. A resubscription or ``authorize`` whose send found the new link already dead was
+    logged as a crashed callback (ERROR with a traceback), not as the connection loss it is."""
+    events: list[ConnectionEvent] = []
+    changed = threading.Condition()
+    attempts: list[int] = []
+
+    def on_open() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionLostError("alor-sync-test: connection lost while sending")
+
+    def on_state(event: ConnectionEvent) -> None:
+        with changed:
+            events.append(event)
+            changed.notify_all()
+
+    with FakeBroker() as broker:
+        transport = ReconnectingWebSocket(
+            broker.url, name="alor-sync-test", on_open=on_open, on_frame=lambda _text: None,
+            on_state=on_state, backoff=Backoff(initial=0.01, maximum=0.01),
+        )  # fmt: skip
+        transport.start()
+        try:
+            assert transport.wait_connected(WAIT)
+        finally:
+            transport.close(WAIT)
+        stats = transport.statistics()
+    failed = events[0]
+    assert failed.kind is ConnectionEventKind.CONNECT_FAILED
+    assert failed.reason.startswith("connection lost in on_open")
+    assert stats.callback_errors == 0
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("alor_sync")
+    ]
