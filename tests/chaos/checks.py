@@ -198,8 +198,9 @@ class ErrorLedger:
     A broken frame (``injected_bad``) must produce exactly one error: a ``MalformedFrameError``,
     or a ``DecodeError`` naming the subscription when the frame still names it (a truncated
     frame whose tail ``"guid":"..."`` survived: ``bad_targets``). A wrongly typed payload for a
-    typed subscription (``injected_wrong_types``) produces at most one ``DecodeError`` naming it
-    (a full-state stream may conflate the frame away before decoding it).
+    typed subscription, or a binary copy of its last payload (a dummy one when it sent none yet),
+    (``may_not_decode``) produces at most one ``DecodeError`` naming it (a full-state stream may
+    conflate the frame away before decoding it).
 
     Thread: :meth:`record` runs on a dispatcher worker; the rest on the chaos thread.
     """
@@ -213,7 +214,7 @@ class ErrorLedger:
         self.unexpected: list[str] = []
         self.injected_bad = 0
         self.bad_targets: collections.Counter[str] = collections.Counter()
-        self.injected_wrong_types: collections.Counter[str] = collections.Counter()
+        self.may_not_decode: collections.Counter[str] = collections.Counter()
         self.token_faults = 0
 
     def record(self, error: BaseException, guid: str | None) -> None:
@@ -243,16 +244,19 @@ class ErrorLedger:
 
     def violations(self) -> list[str]:
         found = [f"unexpected error in on_error: {text}" for text in self.unexpected]
-        explained = self.injected_bad + sum(self.injected_wrong_types.values())
+        explained = self.injected_bad + sum(self.may_not_decode.values())
         if self.malformed > self.injected_bad:
             found.append(f"{self.malformed} MalformedFrameErrors for {self.injected_bad} "
                          "broken frames injected")  # fmt: skip
         if self.malformed + sum(self.decode_errors.values()) > explained:
             found.append(f"more frame errors than bad frames injected ({explained})")
         for guid, count in self.decode_errors.items():
-            allowed = self.injected_wrong_types[guid] + self.bad_targets[guid]
+            allowed = self.may_not_decode[guid] + self.bad_targets[guid]
             if count > allowed:
-                found.append(f"{count} DecodeErrors for {guid}, which got {allowed} bad frames")
+                texts = [text for kind, g, text in self.errors if g == guid][:3]
+                found.append(
+                    f"{count} DecodeErrors for {guid}, which got {allowed} bad frames: {texts}"
+                )
         if self.auth_failures and not self.token_faults:
             found.append(f"401 failures without a token fault: {dict(self.auth_failures)}")
         return found

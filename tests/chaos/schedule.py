@@ -117,8 +117,9 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
             expected += 1
             if kind == "invalid_json":  # truncated data: its tail still names the subscription
                 run.errors.bad_targets[live.handle.guid] += 1
-        elif kind == "wrong_types" and not live.raw:
-            run.errors.injected_wrong_types[live.handle.guid] += 1
+        elif kind in ("wrong_types", "binary") and not live.raw:
+            # binary: the last payload again, or a dummy one if the subscription sent none yet
+            run.errors.may_not_decode[live.handle.guid] += 1
     arrived = run.errors.wait_frame_errors(expected, WAIT)
     if not arrived and run.disconnect_count("ws") == before_disconnects:
         run.violate(f"malformed frames were not all reported to on_error: {sent}")
