@@ -291,8 +291,10 @@ class ReconnectingWebSocket:
     Liveness: a ping every ``heartbeat_interval`` seconds (``None``: no pings); when neither a
     pong nor any other frame arrives within ``pong_timeout`` after a ping, the link is replaced.
     The backoff and the attempt count reset only after a healthy open: the connection stayed
-    open ``healthy_after`` seconds and received at least one frame. ``send_timeout`` bounds a
-    blocked send (the peer stopped reading); such a send drops the link. TLS is always
+    open ``healthy_after`` seconds and received at least one frame, or its owner said it works
+    (:meth:`mark_healthy`, e.g. once its subscriptions or its ``authorize`` were confirmed: a
+    flapping server is then rejoined at once instead of after a grown delay). ``send_timeout``
+    bounds a blocked send (the peer stopped reading); such a send drops the link. TLS is always
     verified; pass ``ssl_context`` to trust a custom CA. ``header`` (a list, a mapping or a
     callable returning one) is evaluated at each attempt, on the connection thread. ``clock``
     (monotonic seconds) times heartbeats, deadlines and ages; inject one in tests.
@@ -363,6 +365,8 @@ class ReconnectingWebSocket:
         self._next_attempt_at: float | None = None
         self._last_error: str | None = None
         self._wake = threading.Event()  # set by close(): ends a backoff wait at once
+        # The current connection's timers (connection thread only), for mark_healthy().
+        self._live: _Liveness | None = None
 
         # Written by the connection thread only; read unlocked by statistics().
         self._connects = 0
@@ -432,6 +436,16 @@ class ReconnectingWebSocket:
         except _LinkDown as exc:
             self.reconnect(f"send failed ({exc})")
             raise ConnectionLostError(f"{self._name}: connection lost while sending") from exc
+
+    def mark_healthy(self) -> None:
+        """The owner confirmed that the current connection works: reset the backoff and the
+        attempt count now. Connection thread only (from ``on_open`` or ``on_frame``, where the
+        confirmations are read); raises RuntimeError from any other thread."""
+        if threading.current_thread() is not self._thread:
+            raise RuntimeError(f"{self._name}: mark_healthy() runs on the connection thread only")
+        live = self._live
+        if live is not None:
+            self._set_healthy(live)
 
     def reconnect(self, reason: str) -> bool:
         """Drop the current connection now and reconnect with backoff; False if none is up."""
@@ -531,6 +545,7 @@ class ReconnectingWebSocket:
             link.close()
             return _Outcome(opened=False, reason=_CLOSED_BY_CLIENT)
         live = _Liveness(opened_at=self._clock(), next_ping_at=None)
+        self._live = live
         try:
             failure = self._call_on_open()
             if failure is not None:
@@ -538,6 +553,7 @@ class ReconnectingWebSocket:
             self._mark_open(live)
             reason = self._serve(link, live)
         finally:
+            self._live = None
             self._uninstall(link)
         self._check_healthy(live, self._clock())
         return _Outcome(opened=True, reason=reason, healthy=live.healthy)
@@ -650,6 +666,11 @@ class ReconnectingWebSocket:
 
     def _check_healthy(self, live: _Liveness, now: float) -> None:
         if live.healthy or not live.frames_seen or now - live.opened_at < self._healthy_after:
+            return
+        self._set_healthy(live)
+
+    def _set_healthy(self, live: _Liveness) -> None:
+        if live.healthy:
             return
         live.healthy = True
         self._backoff.reset()

@@ -626,6 +626,42 @@ def test_opens_without_a_frame_are_not_healthy_and_keep_the_backoff_growing(
         peer.stop()
 
 
+def test_mark_healthy_resets_the_backoff_of_a_flapping_link_at_once(
+    recorder: Recorder, make_transport: MakeTransport
+) -> None:
+    """A server that greets and then drops every connection: the owner confirms each one on its
+    first frame, so the delay stays at the first step instead of growing (healthy_after alone
+    would need 60 s of a stable connection)."""
+    peer = WsPeer(greeting=lambda n: f"hello-{n}")
+    peer.start()
+    holder: list[ReconnectingWebSocket] = []
+
+    def confirm(text: str) -> None:
+        holder[0].mark_healthy()
+        recorder.on_frame(text)
+
+    try:
+        backoff = Backoff(initial=0.01, maximum=1.0, rng=TopOfRange())
+        holder.append(
+            make_transport(peer.url, backoff=backoff, healthy_after=60.0, on_frame=confirm)
+        )
+        for _ in range(3):
+            recorder.next_frame()
+            peer.next_session().drop()
+            recorder.next_event(CONNECTED)
+            event = recorder.next_event(DISCONNECTED)
+            assert event.next_attempt_in == 0.01
+            assert event.failed_attempts == 0
+    finally:
+        peer.stop()
+
+
+def test_mark_healthy_refuses_other_threads(make_transport: MakeTransport) -> None:
+    transport = make_transport(f"ws://127.0.0.1:{unused_port()}/ws", start=False)
+    with pytest.raises(RuntimeError, match="connection thread"):
+        transport.mark_healthy()
+
+
 def test_max_attempts_ends_in_gave_up_with_an_event(
     recorder: Recorder, make_transport: MakeTransport
 ) -> None:
