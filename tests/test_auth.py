@@ -204,6 +204,23 @@ def test_token_is_refreshed_refresh_margin_before_expiry(oauth: FakeOAuth, clock
     assert provider.statistics() == TokenStatistics(refreshes=2, failures=0, expires_in=1800.0)
 
 
+def test_cached_token_never_calls_http_even_when_due_or_expired(
+    oauth: FakeOAuth, clocks: Clocks
+) -> None:
+    """What the network threads read: the current token as it is; renewing it is the control
+    thread's job, so a send never waits for the token endpoint."""
+    provider = provider_for(oauth, clocks, refresh_margin=60.0)
+    with pytest.raises(TokenRefreshError, match="no access token"):
+        provider.cached_token()
+    assert oauth.calls == []
+    first = provider.get_token()
+    clocks.advance(1790.0)  # inside the refresh margin: get_token would refresh now
+    assert provider.cached_token() == first
+    clocks.advance(60.0)  # expired
+    assert provider.cached_token() == first
+    assert len(oauth.calls) == 1
+
+
 def test_expires_in_follows_the_monotonic_clock_not_the_wall_clock(
     oauth: FakeOAuth, clocks: Clocks
 ) -> None:

@@ -193,6 +193,13 @@ class RefreshTokenProvider(TokenProvider):
                 raise
             return issued.token.reveal()  # the failure is logged; the token is still valid
 
+    def cached_token(self) -> str:
+        with self._lock:
+            issued = self._issued
+        if issued is None:
+            raise TokenRefreshError("no access token was obtained yet")
+        return issued.token.reveal()
+
     def force_refresh(self, stale_token: str | None = None) -> str:
         with self._lock:
             issued = self._issued

@@ -188,6 +188,16 @@ class TokenProvider(abc.ABC):
     def get_token(self) -> str:
         """A currently valid access token, refreshed first when it is close to expiry (secret!)."""
 
+    def cached_token(self) -> str:
+        """The current access token without ever waiting for HTTP (secret!), for the network
+        threads: it may be close to expiry, since renewing it is the control thread's job.
+
+        Raises :class:`~alor_sync.errors.TokenRefreshError` before the first token was obtained.
+        This default calls :meth:`get_token`; a provider whose ``get_token`` may block should
+        override it.
+        """
+        return self.get_token()
+
     @abc.abstractmethod
     def force_refresh(self, stale_token: str | None = None) -> str:
         """A new access token, e.g. after the server answered 401 (secret!).
