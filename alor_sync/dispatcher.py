@@ -103,6 +103,20 @@ class Gap:
     reason: str = OVERFLOW
 
 
+class _Posted:
+    """Marker of a call queued by :meth:`Dispatcher.post`: run in stream order, like a Gap."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.call = call
+
+
+def _is_marker(item: tuple[Any, float]) -> bool:
+    cls = item[0].__class__
+    return cls is Gap or cls is _Posted
+
+
 @attrs.frozen
 class RouteStatistics:
     """Counters of one route (a snapshot).
@@ -202,7 +216,8 @@ class Route:
         self._queue: collections.deque[tuple[Any, float]] = collections.deque()
         self._scheduled = False  # the drain token: a drain task is queued or running
         self._open = True  # False once removed or the dispatcher closed
-        self._pending_gaps = 0  # Gap markers in _queue (not counted in queue_depth)
+        # Markers in _queue (Gap and posted calls), not counted in queue_depth.
+        self._pending_gaps = 0
         self.received = self.delivered = self.conflated = self.dropped = 0
         self.gaps = self.errors = self.max_queue_depth = 0
         self.last_lag: float | None = None
@@ -230,7 +245,7 @@ class Route:
 
     def _open_gap_locked(self, now: float) -> None:
         """Overflow: drop the queued items (earlier gap markers stay) and queue a new gap."""
-        markers = [item for item in self._queue if item[0].__class__ is Gap]
+        markers = [item for item in self._queue if _is_marker(item)]
         dropped = len(self._queue) - len(markers)
         self._queue.clear()
         self._queue.extend(markers)
@@ -477,8 +492,8 @@ class Dispatcher:
             elif route._latest_wins:
                 # A non-empty queue means a drain holds the token and will reach the newest item.
                 replaced = queue[-1][0]
-                if replaced.__class__ is Gap:
-                    # A gap is a barrier: what came before it is not replaced by what follows.
+                if replaced.__class__ is Gap or replaced.__class__ is _Posted:
+                    # A marker is a barrier: what came before it is not replaced by what follows.
                     queue.append((payload, queued_at))
                     route.max_queue_depth = max(
                         route.max_queue_depth, len(queue) - route._pending_gaps
@@ -536,6 +551,26 @@ class Dispatcher:
                 return
             route._scheduled = True
         self._schedule(route)
+
+    def post(self, route: Route, call: Callable[[], object]) -> bool:
+        """Run ``call()`` on the route's worker after the items already queued, in stream order.
+
+        For what a subscription must hear between its frames (a state change, a replayed
+        snapshot for a new handle): a barrier like a gap, never conflated, not counted as an
+        item. Any thread; cheap. False (and nothing runs) for a removed route or after
+        :meth:`close`. An exception from ``call`` goes to ``on_error`` like a handler's.
+        """
+        now = _monotonic()
+        with route._lock:
+            if not route._open:
+                return False
+            route._queue.append((_Posted(call), now))
+            route._pending_gaps += 1
+            if route._scheduled:
+                return True
+            route._scheduled = True
+        self._schedule(route)
+        return True
 
     def _schedule(self, route: Route) -> None:
         """Submit a drain for ``route``, whose token the caller holds."""
@@ -610,11 +645,15 @@ class Dispatcher:
                     route._scheduled = False
                     return True
                 payload, queued_at = queue.popleft()
-                is_gap = payload.__class__ is Gap
-                if is_gap:
+                cls = payload.__class__
+                is_marker = cls is Gap or cls is _Posted
+                if is_marker:
                     route._pending_gaps -= 1
-            if is_gap:
-                self._run_gap(route, payload)
+            if is_marker:
+                if cls is Gap:
+                    self._run_gap(route, payload)
+                else:
+                    self._run_posted(route, payload)
                 continue
             lag = monotonic() - queued_at
             route.last_lag = lag
@@ -642,6 +681,13 @@ class Dispatcher:
                 logger.warning("alor-sync: route %r lost %d items (gap)", route.key, gap.dropped)
             else:
                 route.on_gap(gap)
+        except Exception as exc:
+            route.errors += 1
+            self._report(exc, route.key)
+
+    def _run_posted(self, route: Route, posted: _Posted) -> None:
+        try:
+            posted.call()
         except Exception as exc:
             route.errors += 1
             self._report(exc, route.key)

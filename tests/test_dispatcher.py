@@ -482,6 +482,53 @@ def test_latest_wins_never_conflates_across_a_reported_gap() -> None:
     assert dispatcher.close(TIMEOUT)
 
 
+def test_post_runs_a_call_in_stream_order_as_a_barrier_that_survives_overflow() -> None:
+    executor = ManualExecutor()
+    dispatcher = Dispatcher(executor=executor)
+    events: list[object] = []
+    book = dispatcher.add_route("book", handler=events.append, policy=LATEST)
+    dispatcher.deliver(book, 1)
+    assert dispatcher.post(book, lambda: events.append("state"))
+    for n in (2, 3):
+        dispatcher.deliver(book, n)
+    executor.run_all()
+    assert events == [1, "state", 3]  # 2 is conflated by 3, never across the posted call
+    assert book.statistics().queue_depth == 0
+
+    events.clear()
+    trades = dispatcher.add_route(
+        "trades", handler=events.append, policy=LOSSLESS, limit=2,
+        on_gap=lambda gap: events.append("gap"),
+    )  # fmt: skip
+    dispatcher.deliver(trades, 1)
+    dispatcher.post(trades, lambda: events.append("state"))
+    for n in (2, 3, 4):  # 3 overflows: 1 and 2 are dropped, the posted call is kept
+        dispatcher.deliver(trades, n)
+    executor.run_all()
+    assert events == ["state", "gap", 3, 4]
+    dispatcher.remove_route("trades")
+    assert not dispatcher.post(trades, lambda: events.append("late"))
+    assert dispatcher.close(TIMEOUT)
+
+
+def test_a_posted_call_that_raises_goes_to_on_error() -> None:
+    executor = ManualExecutor()
+    seen: list[tuple[str, object]] = []
+    dispatcher = Dispatcher(
+        executor=executor, on_error=lambda exc, key: seen.append((str(exc), key))
+    )
+    route = dispatcher.add_route("r", handler=lambda _: None, policy=LOSSLESS)
+
+    def fail() -> None:
+        raise RuntimeError("hook failed")
+
+    dispatcher.post(route, fail)
+    executor.run_all()
+    assert seen == [("hook failed", "r")]
+    assert route.statistics().errors == 1
+    assert dispatcher.close(TIMEOUT)
+
+
 def test_overflow_gaps_say_so() -> None:
     executor = ManualExecutor()
     dispatcher = Dispatcher(executor=executor)
