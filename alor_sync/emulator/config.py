@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from alor_sync.emulator.profile import POLITE, Profile, resolve_profile
 from alor_sync.errors import InvalidArgumentError
 
 __all__ = ["Clock", "EmulatorConfig", "ManualClock"]
@@ -84,7 +85,10 @@ class EmulatorConfig:
         ``token_ttl`` (seconds) of issued JWTs; ``ack_first`` sends the confirmation before the
         snapshot (production sends the snapshot first); ``stamp_sequence`` adds ``"seq":n`` to every
         data frame and to its ``data`` object (changes the wire, off by default); ``conflation``
-        honours ``frequency``.
+        honours ``frequency``. ``profile`` is how production-like the server misbehaves:
+        ``"production"`` (the default: 19-digit ids, ``272.00``-style decimals, extra fields,
+        other enum casings, nulls, fragmented frames, data before confirmations, closes on its
+        own) or ``"polite"`` (none of that), or a :class:`~alor_sync.emulator.profile.Profile`.
     Limits:
         ``max_connections`` (per user; the 11th handshake gets HTTP 429), ``max_subscriptions``
         (per connection; one more gets a 429 confirmation), ``max_backlog`` (unsent frames of one
@@ -105,6 +109,7 @@ class EmulatorConfig:
     ack_first: bool = False
     stamp_sequence: bool = False
     conflation: bool = True
+    profile: Profile = attrs.field(default=POLITE, converter=resolve_profile)
     compression: bool = True
     max_connections: int = attrs.field(default=10, validator=_positive)
     max_subscriptions: int = attrs.field(default=5000, validator=_positive)

@@ -32,6 +32,7 @@ from alor_sync.emulator.frames import (
 )
 from alor_sync.emulator.hub import AccountEncoder, AccountLike, Hub, StreamSub
 from alor_sync.emulator.jwt import TokenIssuer
+from alor_sync.emulator.liberties import PayloadLiberties
 from alor_sync.emulator.live import LiveConnection, Session
 from alor_sync.emulator.market import Market
 from alor_sync.emulator.outbox import Outbox
@@ -51,6 +52,13 @@ def _default_account(market: MarketView, clock: Callable[[], float], seed: int) 
     from alor_sync.emulator.account import Account  # imported late: written alongside
 
     account: AccountLike = Account(market, clock=clock, seed=seed)
+    return account
+
+
+def _big_ids_account(market: MarketView, clock: Callable[[], float], seed: int) -> AccountLike:
+    from alor_sync.emulator.account import Account
+
+    account: AccountLike = Account(market, clock=clock, seed=seed, big_ids=True)
     return account
 
 
@@ -84,8 +92,15 @@ class Emulator:
         cfg = self.config
         self.faults = Faults()
         self._timer = Timer()
-        self._market = Market(seed=cfg.seed, clock=cfg.clock)
-        account = (account_factory or _default_account)(self._market, cfg.clock, cfg.seed)
+        profile = cfg.profile
+        self._liberties = (
+            PayloadLiberties(profile, cfg.seed)
+            if profile.rewrites_payloads or profile.early_data
+            else None
+        )
+        self._market = Market(seed=cfg.seed, clock=cfg.clock, big_ids=profile.big_ids)
+        factory = account_factory or (_big_ids_account if profile.big_ids else _default_account)
+        account = factory(self._market, cfg.clock, cfg.seed)
         self._hub = Hub(self._market, account, account_encoder or _default_encoder(), self._timer)
         self.refresh_token = cfg.refresh_token or secrets.token_hex(24)
         self._tokens = TokenIssuer(cfg.clock, cfg.token_ttl, account.jwt_claims())
@@ -306,11 +321,12 @@ class Emulator:
         if path == "/cws":
             return CwsSession(
                 hub=self._hub, tokens=self._tokens, faults=self.faults, timer=self._timer,
-                outbox=outbox, clock=cfg.clock,
+                outbox=outbox, clock=cfg.clock, liberties=self._liberties,
             )  # fmt: skip
         options = WsOptions(
-            cfg.ack_first, cfg.stamp_sequence, cfg.conflation, cfg.max_subscriptions
-        )
+            cfg.ack_first, cfg.stamp_sequence, cfg.conflation, cfg.max_subscriptions,
+            self._liberties,
+        )  # fmt: skip
         return WsSession(
             hub=self._hub, tokens=self._tokens, faults=self.faults, timer=self._timer,
             outbox=outbox, served=self._served, options=options,

@@ -32,6 +32,7 @@ from alor_sync.emulator.config import EmulatorConfig
 from alor_sync.emulator.connection import EmulatorConnection
 from alor_sync.emulator.faults import Faults
 from alor_sync.emulator.http_front import HttpRequest, read_request, refresh, respond
+from alor_sync.emulator.liberties import DropPlan, FrameSplitter
 from alor_sync.emulator.live import LiveConnection, Session, SessionFactory
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
@@ -306,11 +307,15 @@ class EmulatorServer:
 
     def _converse(self, conn: EmulatorConnection, path: str, number: int) -> None:
         """Register the connection, serve its requests until it ends, unregister it."""
+        profile, seed = self._config.profile, self._config.seed
+        splitter = FrameSplitter(profile.fragmented, seed, number) if profile.fragmented else None
         outbox = Outbox(
             conn,
             number=number,
             max_backlog=self._config.max_backlog,
             on_overflow=lambda: self._slow_reader(conn),
+            split=None if splitter is None else splitter.split,
+            drops=DropPlan(profile.drop_rate, seed, number) if profile.drop_rate else None,
         )
         session = self._sessions(path, outbox)
         live = LiveConnection(number, path, conn, outbox, session)

@@ -24,6 +24,7 @@ from alor_sync.emulator.faults import Faults
 from alor_sync.emulator.frames import HANDLED, confirmation
 from alor_sync.emulator.hub import Hub, StreamSub
 from alor_sync.emulator.jwt import TokenClaims, TokenIssuer
+from alor_sync.emulator.liberties import PayloadLiberties, confirmation_extra
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
 from alor_sync.emulator.ws_requests import Rejected, canonical_opcode, parse_subscription
@@ -44,12 +45,25 @@ class WsOptions:
     stamp_sequence: bool
     conflation: bool
     max_subscriptions: int
+    liberties: PayloadLiberties | None = None
+    hold_seconds: float = 0.2  # the longest a confirmation waits behind live frames
 
 
 def reply_with_faults(
-    outbox: Outbox, faults: Faults, timer: Timer, family: str, opcode: str, frame: bytes
+    outbox: Outbox,
+    faults: Faults,
+    timer: Timer,
+    family: str,
+    opcode: str,
+    frame: bytes,
+    liberties: PayloadLiberties | None = None,
 ) -> None:
-    """Queue a confirmation, unless a fault says to drop or delay confirmations of this kind."""
+    """Queue a confirmation, unless a fault says to drop or delay confirmations of this kind.
+
+    With ``liberties`` (the production profile) it may carry a field no schema mentions.
+    """
+    if liberties is not None and liberties.confirm_extra():
+        frame = confirmation_extra(frame)
     policy = faults.confirmation_policy(family, opcode)
     if policy is None:
         outbox.push(frame)
@@ -118,7 +132,7 @@ class WsSession:
             self._subscribe(msg, guid_text, opcode, claims)
 
     def close(self) -> None:
-        """The connection is gone: drop every subscription."""
+        """The connection is gone: drop every subscription (held confirmations are sent)."""
         with self._hub.lock:
             for sub in self.subscriptions.values():
                 self._hub.unsubscribe(sub)
@@ -164,7 +178,10 @@ class WsSession:
         except Rejected as rejected:
             self._reply(guid, "subscribe", canonical, rejected.http_code, rejected.message)
             return
-        sub = StreamSub(guid, request, self._outbox, stamp=self._options.stamp_sequence)
+        options = self._options
+        sub = StreamSub(
+            guid, request, self._outbox, stamp=options.stamp_sequence, liberties=options.liberties
+        )
         with self._hub.lock:
             old = self.subscriptions.pop(guid, None)
             if old is not None:
@@ -178,12 +195,31 @@ class WsSession:
                 )  # fmt: skip
                 return
             self.subscriptions[guid] = sub
-            if self._options.ack_first:
+            if options.ack_first:
                 self._reply(guid, "subscribe", canonical, 200, HANDLED)
             self._hub.subscribe(sub)
-            if not self._options.ack_first:
-                self._reply(guid, "subscribe", canonical, 200, HANDLED)
+            if not options.ack_first:
+                self._confirm_subscription(sub, canonical)
+
+    def _confirm_subscription(self, sub: StreamSub, opcode: str) -> None:
+        """Confirm now, or (production profile) after the next live frames (venue lock held)."""
+        liberties = self._options.liberties
+        held = 0 if liberties is None else liberties.hold_confirmation()
+        if not held:
+            self._reply(sub.guid, "subscribe", opcode, 200, HANDLED)
+            return
+        sub.held_frames = held
+        sub.held_confirmation = lambda: self._reply(sub.guid, "subscribe", opcode, 200, HANDLED)
+
+        def release() -> None:
+            with self._hub.lock:
+                sub.release_confirmation()
+
+        # Quiet streams (no live frame for a while) are still confirmed, a little late.
+        self._timer.call_later(self._options.hold_seconds, release)
 
     def _reply(self, guid: str, family: str, opcode: str, code: int, message: str) -> None:
         frame = confirmation(guid, code, message)
-        reply_with_faults(self._outbox, self._faults, self._timer, family, opcode, frame)
+        reply_with_faults(
+            self._outbox, self._faults, self._timer, family, opcode, frame, self._options.liberties
+        )
