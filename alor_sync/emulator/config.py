@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from alor_sync.emulator.profile import POLITE, Profile, resolve_profile
+from alor_sync.emulator.profile import PRODUCTION, Profile, resolve_profile
 from alor_sync.errors import InvalidArgumentError
 
 __all__ = ["Clock", "EmulatorConfig", "ManualClock"]
@@ -109,7 +109,7 @@ class EmulatorConfig:
     ack_first: bool = False
     stamp_sequence: bool = False
     conflation: bool = True
-    profile: Profile = attrs.field(default=POLITE, converter=resolve_profile)
+    profile: Profile = attrs.field(default=PRODUCTION, converter=resolve_profile)
     compression: bool = True
     max_connections: int = attrs.field(default=10, validator=_positive)
     max_subscriptions: int = attrs.field(default=5000, validator=_positive)

@@ -7,7 +7,8 @@ Rules of this module:
   every run.
 * Liberties change how a value is written, never what it is: a decimal keeps its value with
   trailing zeros, an enum its letters in another casing; an extra field is one no schema knows;
-  a ``null`` goes only where the schema or the broker's examples allow one (``wire_types.py``).
+  a ``null`` replaces only an empty value (``""``, 0, ``[]``, ``{}``) and only where the schema or
+  the broker's examples allow one (``wire_types.py``).
 * Nothing here touches the market or the account; callers hold whatever lock guards the object
   (the venue lock for :class:`PayloadLiberties`, the writer thread for :class:`FrameSplitter`).
 """
@@ -64,7 +65,12 @@ def _recased(value: str, rng: random.Random) -> str:
     return value
 
 
-def _other_values(value: Any) -> bool:
+def _empty(value: Any) -> bool:
+    """A value that says "nothing here" (``""``, 0, an empty list or object), never ``False``."""
+    return value is not False and not value
+
+
+def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -96,9 +102,9 @@ class PayloadLiberties:
             if not isinstance(obj, dict):
                 continue
             for key, value in obj.items():
-                if nulls and key in nullable_keys and rng.random() < 0.5:
+                if nulls and key in nullable_keys and _empty(value) and rng.random() < 0.5:
                     obj[key] = None
-                elif decimals and key in decimal_keys and _other_values(value):
+                elif decimals and key in decimal_keys and _is_number(value):
                     text = _decimal_text(value, rng)
                     if text is not None:
                         obj[key] = orjson.Fragment(text)

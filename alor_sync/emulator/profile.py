@@ -70,7 +70,7 @@ PRODUCTION = Profile(
     nulls=0.2,
     fragmented=0.1,
     early_data=0.3,
-    drop_rate=1e-5,
+    drop_rate=1e-6,
 )
 PROFILES = {profile.name: profile for profile in (PRODUCTION, POLITE)}
 

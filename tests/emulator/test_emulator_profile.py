@@ -108,7 +108,7 @@ def test_enum_casing_changes_letters_only() -> None:
 def test_nulls_only_where_the_schema_or_the_examples_allow_them() -> None:
     nullable = field_kinds("QuotesSubscribe", "Heavy")[2]
     payload = json.dumps(
-        {"symbol": "SBER", "lastPrice": 1.5, "yield": 2.5, "obMsTimestamp": 1, "type": "CS",
+        {"symbol": "", "lastPrice": 0, "yield": 0, "obMsTimestamp": 0, "type": "",
          "openInterest": 5, "currency": "RUB"}
     ).encode()  # fmt: skip
     liberties = PayloadLiberties(only(nulls=1.0), seed=5)
@@ -116,8 +116,8 @@ def test_nulls_only_where_the_schema_or_the_examples_allow_them() -> None:
     for _ in range(20):
         out = json.loads(liberties.rewrite("QuotesSubscribe", "Heavy", payload))
         nulled |= {k for k, v in out.items() if v is None}
-    assert nulled == set(json.loads(payload)) & nullable
-    assert "symbol" not in nulled and "lastPrice" not in nulled
+    # Empty values in nullable fields only: a value that says something is never nulled.
+    assert nulled == {"yield", "obMsTimestamp", "type"} and nulled <= nullable
 
 
 def test_extra_fields_are_unknown_names_added_last() -> None:
