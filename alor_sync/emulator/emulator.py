@@ -93,11 +93,7 @@ class Emulator:
         self.faults = Faults()
         self._timer = Timer()
         profile = cfg.profile
-        self._liberties = (
-            PayloadLiberties(profile, cfg.seed)
-            if profile.rewrites_payloads or profile.early_data
-            else None
-        )
+        self._liberties = PayloadLiberties(profile, cfg.seed) if profile.takes_liberties else None
         self._market = Market(seed=cfg.seed, clock=cfg.clock, big_ids=profile.big_ids)
         factory = account_factory or (_big_ids_account if profile.big_ids else _default_account)
         account = factory(self._market, cfg.clock, cfg.seed)

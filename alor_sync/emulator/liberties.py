@@ -119,6 +119,10 @@ class PayloadLiberties:
         """Whether the next confirmation carries an extra field."""
         return self._rng.random() < self._profile.extra_fields
 
+    def empty_rejection_guid(self) -> bool:
+        """Whether the next 401 on ``/ws`` goes out with ``"requestGuid":""``."""
+        return self._rng.random() < self._profile.empty_guid_401
+
     def hold_confirmation(self) -> int:
         """How many live frames a new subscription's confirmation waits behind (0: none)."""
         if self._rng.random() >= self._profile.early_data:

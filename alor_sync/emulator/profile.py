@@ -40,6 +40,7 @@ class Profile:
     ``fragmented``: a text frame is split into continuation frames (at any byte, even inside a
     UTF-8 character).
     ``early_data``: a subscription's confirmation is held back behind its first live frames.
+    ``empty_guid_401``: a 401 on ``/ws`` carries ``"requestGuid":""`` instead of the request's.
     ``drop_rate``: per data frame sent on a connection, the chance that the server ends it there
     (a clean close with 1000, 1001, 1011 or 1012, or a TCP reset).
     """
@@ -52,12 +53,18 @@ class Profile:
     nulls: float = attrs.field(default=0.0, validator=_probability)
     fragmented: float = attrs.field(default=0.0, validator=_probability)
     early_data: float = attrs.field(default=0.0, validator=_probability)
+    empty_guid_401: float = attrs.field(default=0.0, validator=_probability)
     drop_rate: float = attrs.field(default=0.0, validator=_probability)
 
     @property
     def rewrites_payloads(self) -> bool:
         """Whether any payload-level liberty can fire."""
         return any((self.decimal_text, self.extra_fields, self.enum_casing, self.nulls))
+
+    @property
+    def takes_liberties(self) -> bool:
+        """Whether any payload, confirmation or reply liberty can fire."""
+        return self.rewrites_payloads or bool(self.early_data or self.empty_guid_401)
 
 
 POLITE = Profile(name="polite")
@@ -70,6 +77,7 @@ PRODUCTION = Profile(
     nulls=0.2,
     fragmented=0.1,
     early_data=0.3,
+    empty_guid_401=0.3,
     drop_rate=1e-6,
 )
 PROFILES = {profile.name: profile for profile in (PRODUCTION, POLITE)}

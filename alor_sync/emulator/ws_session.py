@@ -146,8 +146,15 @@ class WsSession:
             return None
         claims = None if self._faults.tokens_rejected() else self._tokens.verify(token)
         if claims is None:
-            self._reply(self._faults.rejection_guid(guid), family, opcode, 401, INVALID_TOKEN)
+            self._reply(self._rejection_guid(guid), family, opcode, 401, INVALID_TOKEN)
         return claims
+
+    def _rejection_guid(self, guid: str) -> str:
+        """The ``requestGuid`` of a 401: empty when the fault or the production profile says so."""
+        liberties = self._options.liberties
+        if liberties is not None and liberties.empty_rejection_guid():
+            return ""
+        return self._faults.rejection_guid(guid)
 
     def _ping(self, msg: dict[str, Any], guid: str) -> None:
         if msg.get("confirm") is not False:

@@ -73,7 +73,7 @@ def test_profiles_by_name_and_validation() -> None:
         getattr(PRODUCTION, f) > 0
         for f in (
             "decimal_text", "extra_fields", "enum_casing", "nulls", "fragmented", "early_data",
-            "drop_rate",
+            "empty_guid_401", "drop_rate",
         )
     )  # fmt: skip
 
@@ -247,6 +247,19 @@ def test_a_held_confirmation_comes_anyway_and_before_the_unsubscribe(clock: Manu
         first, second = peer.recv(), peer.recv()
         assert first["requestGuid"] == second["requestGuid"] == "g"  # subscribe, then unsubscribe
         peer.assert_silent(0.3)
+
+
+def test_some_401s_carry_an_empty_request_guid(clock: ManualClock) -> None:
+    with emulator(clock, only(empty_guid_401=0.5)) as emu, connect(emu.ws_url) as peer:
+        guids = []
+        for n in range(20):
+            peer.send(opcode="QuotesSubscribe", code="SBER", exchange="MOEX", guid=f"q{n}",
+                      token="not-a-jwt")  # fmt: skip
+            reply = peer.recv()
+            assert reply["httpCode"] == 401
+            guids.append(reply["requestGuid"])
+    assert "" in guids and {g for g in guids if g} <= {f"q{n}" for n in range(20)}
+    assert len([g for g in guids if g]) > 2
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6])
