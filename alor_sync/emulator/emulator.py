@@ -36,12 +36,14 @@ from alor_sync.emulator.liberties import PayloadLiberties
 from alor_sync.emulator.live import LiveConnection, Session
 from alor_sync.emulator.market import Market
 from alor_sync.emulator.outbox import Outbox
+from alor_sync.emulator.replay import ReplayMarket
 from alor_sync.emulator.server import EmulatorServer
 from alor_sync.emulator.stats import ConnectionInfo, EmulatorStatistics
 from alor_sync.emulator.timer import Ticker, Timer
 from alor_sync.emulator.venue import InstrumentInfo, MarketView
 from alor_sync.emulator.ws_session import WsOptions, WsSession
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.recording import read_recording
 
 __all__ = ["AccountFactory", "Emulator"]
 
@@ -90,6 +92,8 @@ class Emulator:
         except TypeError as exc:
             raise InvalidArgumentError(f"unknown emulator setting: {exc}") from None
         cfg = self.config
+        # Read (and validate) a recording before anything opens a socket.
+        recording = None if cfg.replay is None else read_recording(cfg.replay)
         self.faults = Faults()
         self._timer = Timer()
         profile = cfg.profile
@@ -110,7 +114,14 @@ class Emulator:
             issue_token=self.issue_token,
         )
         self.faults.attach(self._server)
-        self._ticker = Ticker(cfg.speed, self._hub.tick) if cfg.speed > 0 else None
+        # A replayed recording is the market: the simulated one then stands still.
+        self._replay = (
+            None
+            if recording is None
+            else ReplayMarket(recording, speed=cfg.speed, lock=self._hub.lock)
+        )
+        ticking = cfg.speed > 0 and self._replay is None
+        self._ticker = Ticker(cfg.speed, self._hub.tick) if ticking else None
         self._state_lock = threading.Lock()
         self._started = self._stopped = False
 
@@ -126,6 +137,8 @@ class Emulator:
         self._server.start()
         if self._ticker is not None:
             self._ticker.start()
+        if self._replay is not None:
+            self._replay.start()
         return self
 
     def stop(self) -> None:
@@ -137,6 +150,8 @@ class Emulator:
             started = self._started
         if self._ticker is not None and started:
             self._ticker.close()
+        if self._replay is not None:
+            self._replay.close()
         self._server.stop()
         self._timer.close()
 
@@ -184,10 +199,21 @@ class Emulator:
     # -- market control --------------------------------------------------------------------------
 
     def tick(self, count: int = 1) -> None:
-        """Advance the market ``count`` steps now (deterministic with ``speed=0``)."""
+        """Advance the market ``count`` steps now (deterministic with ``speed=0``); when replaying
+        a recording, release its next ``count`` frames."""
         if count < 0:
             raise InvalidArgumentError(f"count must be >= 0, not {count!r}")
+        if self._replay is not None:
+            with self._hub.lock:
+                self._replay.advance(count)
+            return
         self._hub.tick(count)
+
+    def wait_replayed(self, timeout: float | None = 5.0) -> bool:
+        """Block until the replay (``replay=``) has released its last frame; False on timeout."""
+        if self._replay is None:
+            raise InvalidArgumentError("this emulator replays no recording (give replay=FILE)")
+        return self._replay.wait_done(timeout)
 
     def trade_tape(self, symbol: str, exchange: str = "MOEX") -> list[int]:
         """Every anonymous trade id printed for ``symbol`` since the start, in order (the tape
@@ -330,7 +356,7 @@ class Emulator:
             )  # fmt: skip
         options = WsOptions(
             cfg.ack_first, cfg.stamp_sequence, cfg.conflation, cfg.max_subscriptions,
-            self._liberties,
+            self._liberties, self._replay,
         )  # fmt: skip
         return WsSession(
             hub=self._hub, tokens=self._tokens, faults=self.faults, timer=self._timer,

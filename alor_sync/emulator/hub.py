@@ -40,6 +40,7 @@ from alor_sync.emulator.ws_requests import (
     ACCOUNT_OPCODES,
     AccountRequest,
     MarketRequest,
+    ReplayRequest,
     canonical_opcode,
 )
 from alor_sync.wire import Format, Opcode
@@ -97,7 +98,7 @@ class StreamSub:
     def __init__(
         self,
         guid: str,
-        request: MarketRequest | AccountRequest,
+        request: MarketRequest | AccountRequest | ReplayRequest,
         outbox: Outbox,
         *,
         stamp: bool,
@@ -180,6 +181,8 @@ class Hub:
             if not request.skip_history:
                 self._account_history(sub, request)
             return
+        if not isinstance(request, MarketRequest):
+            raise TypeError("a replayed stream is started by the replay, not by the hub")
         state = request.state
         if request.opcode == Opcode.ORDER_BOOK:
             self._add(("book", state.listing.key), sub)

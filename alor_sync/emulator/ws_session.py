@@ -14,7 +14,7 @@ Rules of this module:
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import attrs
@@ -26,8 +26,17 @@ from alor_sync.emulator.hub import Hub, StreamSub
 from alor_sync.emulator.jwt import TokenClaims, TokenIssuer
 from alor_sync.emulator.liberties import PayloadLiberties, confirmation_extra
 from alor_sync.emulator.outbox import Outbox
+from alor_sync.emulator.replay import ReplayMarket
 from alor_sync.emulator.timer import Timer
-from alor_sync.emulator.ws_requests import Rejected, canonical_opcode, parse_subscription
+from alor_sync.emulator.ws_requests import (
+    AccountRequest,
+    MarketRequest,
+    Rejected,
+    ReplayRequest,
+    canonical_opcode,
+    parse_replay_subscription,
+    parse_subscription,
+)
 
 __all__ = ["WsOptions", "WsSession", "reply_with_faults"]
 
@@ -46,6 +55,7 @@ class WsOptions:
     conflation: bool
     max_subscriptions: int
     liberties: PayloadLiberties | None = None
+    replay: ReplayMarket | None = None  # serve a recording instead of the simulated market
     hold_seconds: float = 0.2  # the longest a confirmation waits behind live frames
 
 
@@ -174,14 +184,7 @@ class WsSession:
             self._reply(guid, "subscribe", opcode, 400, f"Unknown opcode {opcode!r}")
             return
         try:
-            request = parse_subscription(
-                msg,
-                canonical,
-                lookup=self._hub.market.lookup,
-                served=self._served,
-                allowed_portfolios=claims.portfolios,
-                conflation=self._options.conflation,
-            )
+            request, start = self._parse(msg, canonical, claims)
         except Rejected as rejected:
             self._reply(guid, "subscribe", canonical, rejected.http_code, rejected.message)
             return
@@ -204,9 +207,28 @@ class WsSession:
             self.subscriptions[guid] = sub
             if options.ack_first:
                 self._reply(guid, "subscribe", canonical, 200, HANDLED)
-            self._hub.subscribe(sub)
+            start(sub)
             if not options.ack_first:
                 self._confirm_subscription(sub, canonical)
+
+    def _parse(
+        self, msg: dict[str, Any], canonical: str, claims: TokenClaims
+    ) -> tuple[MarketRequest | AccountRequest | ReplayRequest, Callable[[StreamSub], None]]:
+        """The checked request and what starts it (venue lock held when called)."""
+        replay = self._options.replay
+        if replay is not None:
+            recorded = parse_replay_subscription(msg, canonical)
+            stream = replay.stream_of(recorded)
+            return recorded, lambda sub: replay.subscribe(sub, stream)
+        request = parse_subscription(
+            msg,
+            canonical,
+            lookup=self._hub.market.lookup,
+            served=self._served,
+            allowed_portfolios=claims.portfolios,
+            conflation=self._options.conflation,
+        )
+        return request, self._hub.subscribe
 
     def _confirm_subscription(self, sub: StreamSub, opcode: str) -> None:
         """Confirm now, or (production profile) after the next live frames (venue lock held)."""
