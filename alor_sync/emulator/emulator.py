@@ -37,6 +37,7 @@ from alor_sync.emulator.live import LiveConnection, Session
 from alor_sync.emulator.market import Market
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.replay import ReplayMarket
+from alor_sync.emulator.rest import RestApi
 from alor_sync.emulator.server import EmulatorServer
 from alor_sync.emulator.stats import ConnectionInfo, EmulatorStatistics
 from alor_sync.emulator.timer import Ticker, Timer
@@ -112,6 +113,12 @@ class Emulator:
             sessions=self._new_session,
             refresh_token=self.refresh_token,
             issue_token=self.issue_token,
+            rest=RestApi(
+                self._market,
+                self._hub.lock,
+                cfg.clock,
+                lambda t: self._tokens.verify(t) is not None,
+            ).answer,
         )
         self.faults.attach(self._server)
         # A replayed recording is the market: the simulated one then stands still.

@@ -5,6 +5,8 @@ Rules of this module:
 * Threads: ``alor-sync-emulator-accept`` accepts; each connection gets ``alor-sync-emulator-conn-N``
   (TLS, HTTP head, handshake, then the request loop), ``alor-sync-emulator-send-N`` (its outbox)
   and websockets' reader, renamed ``alor-sync-emulator-recv-N``. ``stop()`` joins all of them.
+* ``/md/v2/...`` (the REST calls of ``rest.py``) is answered like ``/refresh``: one response,
+  then the connection closes.
 * Admission happens before websockets sees a request: unknown path 404, plain ``ws://`` with the
   406 switch 406, refused after a restart 503, over the connection limit 429 (our invention).
 * The server knows nothing of subscriptions or orders: a session object per connection does.
@@ -43,6 +45,8 @@ logger = logging.getLogger(__name__)
 _ws_logger = logging.getLogger("alor_sync.emulator.websockets")
 
 WS_PATHS = ("/ws", "/cws")
+REST_PREFIX = "/md/v2/"
+RestHandler = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
 SERVER_HEADER = "alor-sync-emulator"
 MAX_REQUEST_BYTES = 1 << 20
 
@@ -66,8 +70,10 @@ class EmulatorServer:
         sessions: SessionFactory,
         refresh_token: str,
         issue_token: Callable[[list[str] | None], str],
+        rest: RestHandler | None = None,
     ) -> None:
         self._config = config
+        self._rest = rest
         self._timer = timer
         self._faults = faults
         self._sessions = sessions
@@ -226,6 +232,10 @@ class EmulatorServer:
             )
             with self._lock:
                 self.counters["refreshes" if issued else "refresh_refusals"] += 1
+            return
+        if path.startswith(REST_PREFIX) and self._rest is not None:
+            status, body = self._rest(request.method, request.target, request.headers)
+            respond(sock, status, body, "application/json; charset=utf-8")
             return
         if path not in WS_PATHS:
             respond(sock, 404, f"No such endpoint: {path}\n")
