@@ -115,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  profile:       {emulator.config.profile.name}")
         if args.replay:
             print(f"  replaying:     {args.replay} at speed {args.speed:g}")
+            for stream in emulator.replayed_streams():
+                print(f"    {stream.opcode} {stream.exchange}:{stream.key} ({stream.format})")
         else:
             for line in catalogue_lines():
                 print(f"  {line}")

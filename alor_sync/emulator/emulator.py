@@ -44,7 +44,7 @@ from alor_sync.emulator.timer import Ticker, Timer
 from alor_sync.emulator.venue import InstrumentInfo, MarketView
 from alor_sync.emulator.ws_session import WsOptions, WsSession
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.recording import read_recording
+from alor_sync.recording import RecordedStream, read_recording
 
 __all__ = ["AccountFactory", "Emulator"]
 
@@ -215,6 +215,10 @@ class Emulator:
                 self._replay.advance(count)
             return
         self._hub.tick(count)
+
+    def replayed_streams(self) -> tuple[RecordedStream, ...]:
+        """The streams of the recording being replayed (empty without ``replay=``)."""
+        return () if self._replay is None else self._replay.streams
 
     def wait_replayed(self, timeout: float | None = 5.0) -> bool:
         """Block until the replay (``replay=``) has released its last frame; False on timeout."""

@@ -20,7 +20,7 @@ import time
 
 from alor_sync.emulator.hub import StreamSub
 from alor_sync.emulator.ws_requests import Rejected, ReplayRequest
-from alor_sync.recording import RecordedFrame, Recording
+from alor_sync.recording import RecordedFrame, RecordedStream, Recording
 
 __all__ = ["ReplayMarket"]
 
@@ -35,6 +35,7 @@ class ReplayMarket:
     """Serves ``recording``; every method but :meth:`close` expects the venue lock held."""
 
     def __init__(self, recording: Recording, *, speed: float, lock: threading.RLock) -> None:
+        self.streams: tuple[RecordedStream, ...] = recording.streams
         self._frames: tuple[RecordedFrame, ...] = recording.frames
         self._offset = self._frames[0].at if self._frames else 0.0
         self._speed = speed
