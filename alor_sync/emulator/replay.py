@@ -32,7 +32,8 @@ def _key(opcode: str, key: str, exchange: str, fmt: str) -> StreamKey:
 
 
 class ReplayMarket:
-    """Serves ``recording``; every method but :meth:`close` expects the venue lock held."""
+    """Serves ``recording``. ``subscribe``, ``advance`` and ``position`` expect the venue lock
+    held; ``stream_of`` (immutable tables), ``start``, ``close`` and ``wait_done`` any thread."""
 
     def __init__(self, recording: Recording, *, speed: float, lock: threading.RLock) -> None:
         self.streams: tuple[RecordedStream, ...] = recording.streams
@@ -67,7 +68,7 @@ class ReplayMarket:
         if self._thread.is_alive():
             self._thread.join()
 
-    # -- what the session and the emulator call (venue lock held) ----------------------------
+    # -- what the session and the emulator call ----------------------------------------------
 
     def stream_of(self, request: ReplayRequest) -> int:
         """The recorded stream ``request`` asks for; :class:`Rejected` when there is none."""

@@ -214,7 +214,7 @@ class WsSession:
     def _parse(
         self, msg: dict[str, Any], canonical: str, claims: TokenClaims
     ) -> tuple[MarketRequest | AccountRequest | ReplayRequest, Callable[[StreamSub], None]]:
-        """The checked request and what starts it (venue lock held when called)."""
+        """The checked request, and what starts it (to be called with the venue lock held)."""
         replay = self._options.replay
         if replay is not None:
             recorded = parse_replay_subscription(msg, canonical)
