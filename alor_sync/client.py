@@ -277,7 +277,14 @@ class AlorClient(StreamMethods):
                 self._started = False  # nothing was built yet: start() may be called again
             raise
         try:
-            self._start_threads()
+            # Under the lock: a close() that came during the token call is seen here, and one
+            # that comes now waits until there are threads for it to stop.
+            with self._lock:
+                if self._closed:
+                    raise ClientClosedError("this AlorClient was closed while it started")
+                self._start_threads()
+        except ClientClosedError:
+            raise
         except BaseException:
             self.close()  # a half-built client leaves no thread behind (`with` never closes it)
             raise
