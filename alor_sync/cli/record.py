@@ -51,7 +51,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "pairs", nargs="+", metavar="KIND KEY", help=f"kinds: {', '.join(sorted(KINDS))}"
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="recording")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="the recording to write (.jsonl.gz)"
+    )
     parser.add_argument("--exchange", default="MOEX", help="MOEX (default) or SPBX")
     parser.add_argument("--format", default="Simple", help="Simple (default), Slim or Heavy")
     parser.add_argument("--count", type=positive_int, metavar="N", help="stop after N payloads")
