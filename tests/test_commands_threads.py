@@ -26,21 +26,13 @@ from alor_sync.events import ConnectionChange
 from alor_sync.scheduler import ControlLoop
 from alor_sync.transport import ConnectionEvent, ConnectionEventKind
 from tests.client_helpers import Recorder, running
-from tests.test_commands_support import EXCHANGE, PORTFOLIO, WAIT, Harness
+from tests.test_commands_support import WAIT, Harness, resting_limit
 
 NETWORK_THREADS = ("alor-sync-cws", "alor-sync-ws", "alor-sync-control")
 
 
 def _limit(comment: str) -> dict[str, Any]:
-    return {
-        "portfolio": PORTFOLIO,
-        "symbol": "SBER",
-        "exchange": EXCHANGE,
-        "side": "buy",
-        "quantity": 1,
-        "price": 200.0,
-        "comment": comment,
-    }
+    return resting_limit(comment=comment)
 
 
 class Outcome:
