@@ -6,8 +6,12 @@ Against the emulator, which keeps guid -> first reply as the reference (3.4) say
 from __future__ import annotations
 
 import pickle
+import re
 import socket
 import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +32,12 @@ from alor_sync import (
 from alor_sync.auth import StaticTokenProvider
 from alor_sync.backoff import Backoff
 from alor_sync.commands import CommandChannel
+from alor_sync.emulator import Emulator
 from alor_sync.transport import ConnectionEventKind
+from tests.client_helpers import running
 from tests.test_commands_support import WAIT, Harness, StreamWatcher
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _unreachable_url() -> str:
@@ -238,3 +246,12 @@ def test_commands_queued_across_drops_go_out_once_after_the_next_authorize() -> 
             assert _orders_with(orders, f"across-{i}") == {number}
         stats = h.channel.statistics()
         assert (stats.sent, stats.outcome_unknown) == (3, 0)
+
+
+def test_the_readme_guid_snippet_runs_against_the_emulator() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    (snippet,) = [b for b in blocks if "guid=key" in b]
+    with Emulator(speed=0) as emu, running(emu) as client:
+        namespace: dict[str, Any] = {"orders": client.commands, "Decimal": Decimal}
+        exec(compile(snippet, "README", "exec"), namespace)
+        assert namespace["first"].request_guid == namespace["key"]

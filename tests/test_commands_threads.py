@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 import threading
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -268,3 +271,30 @@ def test_the_reader_never_waits_for_a_write_in_progress() -> None:
         control.close(WAIT)
     assert isinstance(first.future.exception(0), OutcomeUnknownError)
     assert isinstance(second.future.exception(0), NotSentClosedError)
+
+
+def test_the_entry_then_stop_snippet_of_the_threading_guide_runs(emu: Emulator) -> None:
+    guide = Path(__file__).resolve().parents[1] / "docs" / "threading.md"
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(encoding="utf-8"), re.S)
+    (snippet,) = [b for b in blocks if "place_stop" in b]
+    with running(emu) as client:
+        stops: list[OrderResult] = []
+        recorder = Recorder()
+        namespace: dict[str, Any] = {"orders": client.commands, "Decimal": Decimal}
+        namespace["stops"] = StopList(stops, recorder)
+        exec(compile(snippet, "threading.md", "exec"), namespace)
+        assert recorder.wait_count(1)
+        assert recorder.items[0].startswith("alor-sync-dispatch"), recorder.items
+        assert stops[0].order_number
+        assert namespace["entry"].result(0).order_number != stops[0].order_number
+
+
+class StopList:
+    """The snippet's ``stops`` list, which also tells the test when something was appended."""
+
+    def __init__(self, items: list[OrderResult], recorder: Recorder) -> None:
+        self.items, self.recorder = items, recorder
+
+    def append(self, item: OrderResult) -> None:
+        self.items.append(item)
+        self.recorder(threading.current_thread().name)
