@@ -9,12 +9,14 @@ Rules of this module:
 * The done-callbacks, which are user code, are handed to :class:`CallbackRunner`, which queues
   them on one dispatcher route (the client's pool or the user's ``executor``): in settlement
   order, one at a time, so a blocking callback delays later callbacks but never a reply.
-* After :meth:`CallbackRunner.close` callbacks run at once on the settling thread, which by then
-  is the thread calling ``close()`` (the network threads are joined first).
+* :meth:`CallbackRunner.close` runs what is still queued on the closing thread and every later
+  call at once where it is made; by then that is the thread calling ``close()`` (the channel
+  settles its last futures there). So no callback is lost when the dispatcher closes.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from collections.abc import Callable
@@ -53,37 +55,57 @@ class CallbackRunner:
         self._route: Route = self._dispatcher.add_route(
             name, handler=_ignore, policy=OverflowPolicy.LOSSLESS
         )
+        # _lock guards _pending, _running and _closed; it is never held while a call runs.
         self._lock = threading.Lock()
-        self._drained = threading.Condition(self._lock)
-        self._queued = 0  # calls handed to the route and not finished yet
+        self._idle = threading.Condition(self._lock)
+        self._pending: collections.deque[Call] = collections.deque()
+        self._running = False  # a call runs on the route now (the route runs one at a time)
         self._closed = False
         self._inside = _Inside()
 
     def run(self, call: Call) -> None:
-        """Queue ``call`` on the route; run it here once closed (or if the route is gone)."""
+        """Queue ``call`` for the route; once closed, run it here and now."""
         with self._lock:
             inline = self._closed
             if not inline:
-                self._queued += 1
-        if not inline and self._dispatcher.post(self._route, lambda: self._call(call, True)):
-            return
-        if not inline:
-            self._finished()
-        self._call(call, False)
+                self._pending.append(call)
+        if inline:
+            self._call(call)
+        elif not self._dispatcher.post(self._route, self._run_next):
+            self._run_next()  # the dispatcher is gone (closed before us): nothing is lost
 
     def close(self, timeout: float | None) -> None:
-        """Run later calls inline; wait up to ``timeout`` s for the queued ones (not from one of
-        them: a callback closing the channel would wait for itself). Idempotent."""
+        """From now on run calls inline. Calls still queued run here, after the one running on
+        the route finished (waited for up to ``timeout`` s, unless this *is* that call), so
+        none is lost when the dispatcher closes and none needs a free worker. Idempotent."""
         with self._lock:
             self._closed = True
             if self._inside.depth == 0:
-                self._drained.wait_for(lambda: self._queued == 0, timeout)
-        if not self._owned:
-            self._dispatcher.remove_route(self._route.key)
-        else:
+                self._idle.wait_for(lambda: not self._running, timeout)
+            left = list(self._pending)
+            self._pending.clear()
+        for call in left:
+            self._call(call)
+        if self._owned:
             self._dispatcher.close(timeout)
+        else:
+            self._dispatcher.remove_route(self._route.key)
 
-    def _call(self, call: Call, queued: bool) -> None:
+    def _run_next(self) -> None:
+        """One queued marker per call: run the oldest pending call (close() may have taken it)."""
+        with self._lock:
+            if not self._pending:
+                return
+            call = self._pending.popleft()
+            self._running = True
+        try:
+            self._call(call)
+        finally:
+            with self._lock:
+                self._running = False
+                self._idle.notify_all()
+
+    def _call(self, call: Call) -> None:
         self._inside.depth += 1
         try:
             call()
@@ -91,11 +113,3 @@ class CallbackRunner:
             logger.exception("alor-sync: a command future's done-callback raised")
         finally:
             self._inside.depth -= 1
-            if queued:
-                self._finished()
-
-    def _finished(self) -> None:
-        with self._lock:
-            self._queued -= 1
-            if self._queued == 0:
-                self._drained.notify_all()

@@ -28,7 +28,7 @@ from alor_sync.errors import NotSentClosedError, OutcomeUnknownError
 from alor_sync.events import ConnectionChange
 from alor_sync.scheduler import ControlLoop
 from alor_sync.transport import ConnectionEvent, ConnectionEventKind
-from tests.client_helpers import Recorder, running
+from tests.client_helpers import Recorder, client_for, running
 from tests.test_commands_support import WAIT, Harness, resting_limit
 
 NETWORK_THREADS = ("alor-sync-cws", "alor-sync-ws", "alor-sync-control")
@@ -298,3 +298,23 @@ class StopList:
     def append(self, item: OrderResult) -> None:
         self.items.append(item)
         self.recorder(threading.current_thread().name)
+
+
+def test_closing_from_a_callback_still_runs_done_callbacks_queued_behind_it(emu: Emulator) -> None:
+    ran, finished = threading.Event(), threading.Event()
+    client = client_for(emu, workers=1)  # one worker: the callback below holds it
+    with client:
+        orders = client.commands
+
+        def on_quote(quote: object) -> None:
+            if finished.is_set():
+                return
+            future = orders.submit("create:limit", **_limit("behind"))
+            future.add_done_callback(lambda _: ran.set())
+            future.result(WAIT)  # settled by the reader; its callback waits for this worker
+            client.close(WAIT)
+            finished.set()
+
+        client.subscribe_quotes("SBER", on_quote)
+        assert finished.wait(WAIT)
+        assert ran.is_set()  # run by close(), not dropped with the dispatcher's queue
