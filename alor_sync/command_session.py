@@ -10,6 +10,8 @@ Rules of this module:
   ``authorize`` frames alike, is written by the one writer thread through :meth:`write_next`.
   So the reader never writes a backlog, and no lock is ever held while a frame is written.
 * ``_lock`` guards the state and the :class:`CommandBook`; it is held for bookkeeping only.
+  The control-thread half (when and with which token to authorize) lives in
+  :mod:`alor_sync.command_authorization`; the two files are one object under these rules.
   Futures are settled with it released. Nothing here waits for HTTP on a network thread: the
   reader and ``on_open`` use ``cached_token()``; refreshes run on the control loop.
 """
@@ -19,13 +21,18 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-import uuid
 from collections.abc import Callable
-
-import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import Secret, TokenProvider
+from alor_sync.command_authorization import (
+    CONNECTED,
+    FINAL,
+    UNAUTHORIZED,
+    AuthAttempt,
+    AuthorizationFlow,
+    new_guid,
+)
 from alor_sync.command_book import Command, CommandBook, Settlement, settle
 from alor_sync.command_results import (
     CallbackHandOff,
@@ -36,10 +43,8 @@ from alor_sync.command_results import (
 from alor_sync.errors import (
     AlorError,
     ClientClosedError,
-    CommandNotSentError,
     ConnectionLostError,
     MalformedFrameError,
-    NotAuthorizedError,
     NotSentClosedError,
     NotSentConnectionLostError,
     NotSentTimeoutError,
@@ -51,33 +56,8 @@ __all__ = ["CommandSession", "new_guid"]
 
 logger = logging.getLogger("alor_sync.commands")
 
-_UNAUTHORIZED = 401
-_MIN_REAUTHORIZE_DELAY = 0.5  # seconds; a floor for tokens that are (nearly) expired on arrival
-_REAUTHORIZE_RETRY_DELAY = 5.0  # seconds between attempts when a proactive re-authorize fails
-_CONNECTED = (ChannelState.AUTHORIZING, ChannelState.READY, ChannelState.UNAUTHORIZED)
-_FINAL = (ChannelState.CLOSED, ChannelState.FAILED)
 
-NotSent = Callable[[str], CommandNotSentError]
-
-
-@attrs.define(eq=False)
-class _AuthAttempt:
-    guid: str
-    token: Secret
-    epoch: int
-    retried: bool  # the one forced token refresh was already spent on it
-    blocking: bool  # commands wait for it (a new connection, or after a 401)
-
-    def frame(self) -> bytes:
-        return protocol.dumps(protocol.authorize_request(self.guid, self.token.reveal()))
-
-
-def new_guid() -> str:
-    """A fresh request guid (the server accepts any unique string)."""
-    return str(uuid.uuid4())
-
-
-class CommandSession:
+class CommandSession(AuthorizationFlow):
     """Authorization and command flow of one ``/cws`` channel, across its connections.
 
     Threads: ``on_open``, ``on_frame``, ``on_state`` and ``on_malformed_frame`` run on the
@@ -116,11 +96,11 @@ class CommandSession:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._book = CommandBook(name, unknown_limit, max_queued)
-        self._outbox: collections.deque[_AuthAttempt] = collections.deque()  # for the writer
+        self._outbox: collections.deque[AuthAttempt] = collections.deque()  # for the writer
         self._state = ChannelState.CONNECTING
         self._epoch = 0  # +1 per connection
         self._generation = 0  # +1 per confirmed authorization; stale refresh timers check it
-        self._auth: _AuthAttempt | None = None  # the authorize in flight (or in the outbox)
+        self._auth: AuthAttempt | None = None  # the authorize in flight (or in the outbox)
         self._authorized: Secret | None = None  # the token of the last confirmed authorize
         self._rejected: Secret | None = None  # the token of the last refused one
         self._auth_job_scheduled = False
@@ -226,7 +206,7 @@ class CommandSession:
 
     def wait_authorized(self, timeout: float | None) -> bool:
         """Block until READY (True) or a state that does not get there by itself (False)."""
-        ends = (ChannelState.READY, ChannelState.UNAUTHORIZED, *_FINAL)
+        ends = (ChannelState.READY, ChannelState.UNAUTHORIZED, *FINAL)
         with self._changed:
             self._changed.wait_for(lambda: self._state in ends, timeout)
             return self._state is ChannelState.READY
@@ -261,7 +241,7 @@ class CommandSession:
         """Write the next frame due (an ``authorize``, else the oldest waiting command while
         READY); False when there is nothing to write. Writer thread only: never two at once."""
         with self._lock:
-            if self._state in _FINAL:
+            if self._state in FINAL:
                 return False
             attempt = self._outbox.popleft() if self._outbox else None
             command = None
@@ -292,7 +272,7 @@ class CommandSession:
             failure = exc
         with self._lock:
             if failure is None:
-                current = self._epoch if self._state in _CONNECTED else None
+                current = self._epoch if self._state in CONNECTED else None
                 settlement = self._book.written(command, current)
             elif isinstance(failure, ConnectionLostError) and command.retryable:
                 self._book.unsend(command)
@@ -306,13 +286,13 @@ class CommandSession:
         if settlement is not None:
             settlements.append(settlement)
 
-    def _write_authorize(self, attempt: _AuthAttempt) -> None:
+    def _write_authorize(self, attempt: AuthAttempt) -> None:
         try:
             self._send(attempt.frame())
         except (ConnectionLostError, ClientClosedError):
             self._forget(attempt)  # the drop (on_state) or on_open starts over
 
-    def _forget(self, attempt: _AuthAttempt) -> None:
+    def _forget(self, attempt: AuthAttempt) -> None:
         """An ``authorize`` that could not be written is not in flight."""
         with self._lock:
             if self._auth is attempt:
@@ -323,7 +303,7 @@ class CommandSession:
     def on_open(self) -> None:
         """A new connection: ``authorize`` first; commands wait for its confirmation."""
         with self._changed:
-            if self._state in _FINAL:
+            if self._state in FINAL:
                 return
             self._epoch += 1
             epoch = self._epoch
@@ -361,7 +341,7 @@ class CommandSession:
         auth = self._auth
         if auth is not None and (
             frame.request_guid == auth.guid
-            or (frame.request_guid == "" and frame.http_code == _UNAUTHORIZED)
+            or (frame.request_guid == "" and frame.http_code == UNAUTHORIZED)
         ):
             self._on_authorize_reply(auth, frame)
         else:
@@ -396,7 +376,7 @@ class CommandSession:
                 self._set_state(ChannelState.CONNECTING)
         settle(settlements)
 
-    def _on_authorize_reply(self, attempt: _AuthAttempt, reply: protocol.Confirmation) -> None:
+    def _on_authorize_reply(self, attempt: AuthAttempt, reply: protocol.Confirmation) -> None:
         settlements: list[Settlement] = []
         generation: int | None = None
         retry = schedule = False
@@ -410,7 +390,7 @@ class CommandSession:
                 generation = self._generation
                 self._book.counters["authorizations"] += 1
                 self._set_state(ChannelState.READY)
-            elif reply.http_code == _UNAUTHORIZED and not attempt.retried:
+            elif reply.http_code == UNAUTHORIZED and not attempt.retried:
                 retry = True
                 schedule = self._claim_authorization_job(force=True)
         if generation is not None:
@@ -424,92 +404,17 @@ class CommandSession:
         if schedule:
             self._schedule_authorization(attempt.token, blocking=attempt.blocking)
 
-    def _authorize_refused(
-        self, attempt: _AuthAttempt, reply: protocol.Confirmation
-    ) -> list[Settlement]:
-        logger.warning(
-            "%s: authorize was refused (%d: %s)", self._name, reply.http_code, reply.message
-        )
-        if attempt.blocking:
-            return self._authorization_failed(
-                attempt.epoch,
-                lambda guid: NotAuthorizedError(
-                    guid, f"the server refused authorize: {reply.message}", reply.http_code
-                ),
-                rejected=attempt.token,
-            )
-        # A proactive renewal: the current authorization still holds; try again shortly.
-        with self._lock:
-            self._book.counters["authorization_failures"] += 1
-            generation = self._generation
-        self._control.call_later(
-            _REAUTHORIZE_RETRY_DELAY, lambda: self._refresh_authorization_job(generation)
-        )
-        return []
-
     def _on_command_reply(self, reply: protocol.Confirmation) -> None:
         reauthorize = False
         with self._lock:
             command, settlement = self._book.answer(reply)
             this_link = command is None or command.epoch == self._epoch
-            if reply.http_code == _UNAUTHORIZED and this_link:
+            if reply.http_code == UNAUTHORIZED and this_link:
                 reauthorize = self._begin_blocking_reauthorization()
             stale = self._authorized
         settle([settlement] if settlement else [])
         if reauthorize:
             self._schedule_authorization(stale)
-
-    # ------------------------------------------------------------------ control thread
-
-    def _authorization_job(self, stale: Secret | None, blocking: bool) -> None:
-        """Authorize the current connection with a fresh token (after a 401, or on demand)."""
-        with self._lock:
-            self._auth_job_scheduled = False
-            if self._auth is not None or self._state not in _CONNECTED:
-                return
-            epoch = self._epoch
-        try:
-            token = self._fresh_token(stale)
-        except AlorError as exc:
-            if blocking:
-                settle(self._authorization_failed(epoch, _no_token_error(exc)))
-            else:
-                logger.warning("%s: no fresh token to re-authorize with: %s", self._name, exc)
-            return
-        self._queue_authorize(epoch, token, retried=True, blocking=blocking)
-
-    def _refresh_authorization_job(self, generation: int) -> None:
-        """Proactive: authorize again with a fresh token before the current one expires."""
-        with self._lock:
-            if generation != self._generation or self._state is not ChannelState.READY:
-                return
-            if self._auth is not None:
-                return
-            epoch, stale = self._epoch, self._authorized
-        try:
-            token = self._fresh_token(stale)
-        except AlorError as exc:
-            left = self._tokens.expires_in()
-            logger.warning("%s: token refresh for re-authorization failed: %s", self._name, exc)
-            if left:  # keep trying while the current authorization lasts
-                delay = min(_REAUTHORIZE_RETRY_DELAY, max(left / 2, _MIN_REAUTHORIZE_DELAY))
-                self._control.call_later(delay, lambda: self._refresh_authorization_job(generation))
-            return
-        self._queue_authorize(epoch, token, retried=False, blocking=False)
-
-    def _adopt_new_token_job(self) -> None:
-        """The provider issued a token (for whatever reason): authorize with it."""
-        with self._lock:
-            if self._state is not ChannelState.READY or self._auth is not None:
-                return
-            epoch, current = self._epoch, self._authorized
-        try:
-            token = self._tokens.get_token()
-        except AlorError:
-            return  # the proactive refresh timer takes care of it
-        if current is not None and token == current.reveal():
-            return
-        self._queue_authorize(epoch, token, retried=False, blocking=False)
 
     # ------------------------------------------------------------------ helpers (locks noted)
 
@@ -518,101 +423,3 @@ class CommandSession:
             raise NotSentClosedError(guid, f"the {self._name} command channel was closed")
         if self._state is ChannelState.FAILED:
             raise NotSentConnectionLostError(guid, f"the {self._name} connection gave up")
-
-    def _set_state(self, state: ChannelState) -> None:  # _lock held
-        self._state = state
-        self._changed.notify_all()
-
-    def _fail_queued(self, make_error: NotSent) -> list[Settlement]:  # _lock held
-        settlements = self._book.fail_queued(make_error)
-        self._book.counters["not_sent"] += len(settlements)
-        return settlements
-
-    def _begin_authorize(
-        self, epoch: int, token: str, *, retried: bool, blocking: bool
-    ) -> _AuthAttempt | None:
-        """Make ``token``'s authorize the one in flight on connection ``epoch`` (or None)."""
-        with self._changed:
-            if epoch != self._epoch or self._auth is not None or self._state not in _CONNECTED:
-                return None
-            attempt = _AuthAttempt(new_guid(), Secret(token), epoch, retried, blocking)
-            self._auth = attempt
-            if blocking:
-                self._set_state(ChannelState.AUTHORIZING)
-            return attempt
-
-    def _queue_authorize(self, epoch: int, token: str, *, retried: bool, blocking: bool) -> None:
-        """Control thread: hand an ``authorize`` to the writer (it goes before any command)."""
-        attempt = self._begin_authorize(epoch, token, retried=retried, blocking=blocking)
-        if attempt is None:
-            return
-        with self._lock:
-            self._outbox.append(attempt)
-        self._wake_writer()
-        self._watch_authorize(attempt)
-
-    def _watch_authorize(self, attempt: _AuthAttempt) -> None:
-        self._control.call_later(self._authorize_timeout, lambda: self._authorize_overdue(attempt))
-
-    def _authorize_overdue(self, attempt: _AuthAttempt) -> None:
-        """Control thread: an ``authorize`` went unanswered; a new connection starts over."""
-        with self._lock:
-            overdue = self._auth is attempt
-        if overdue:
-            seconds = self._authorize_timeout
-            self._reconnect(f"authorize got no reply within {seconds:g} s")
-
-    def _claim_authorization_job(self, *, force: bool = False) -> bool:  # _lock held
-        """True when the caller must schedule an authorization job (at most one at a time)."""
-        if self._auth_job_scheduled or not (force or self._state is ChannelState.UNAUTHORIZED):
-            return False
-        self._auth_job_scheduled = True
-        return True
-
-    def _begin_blocking_reauthorization(self) -> bool:  # _lock held
-        """A 401 to a command: hold new commands back until authorized again."""
-        if self._state is not ChannelState.READY:
-            return False
-        self._set_state(ChannelState.AUTHORIZING)
-        if self._auth is not None:
-            self._auth.blocking = True  # a renewal is already out: wait for that one
-            return False
-        return self._claim_authorization_job(force=True)
-
-    def _schedule_authorization(self, stale: Secret | None, *, blocking: bool = True) -> None:
-        self._control.call_soon(lambda: self._authorization_job(stale, blocking))
-
-    def _schedule_refresh(self, generation: int) -> None:
-        left = self._tokens.expires_in()
-        if left is None:
-            return
-        delay = max(left - min(self._margin, left / 2), _MIN_REAUTHORIZE_DELAY)
-        self._control.call_later(delay, lambda: self._refresh_authorization_job(generation))
-
-    def _fresh_token(self, stale: Secret | None) -> str:
-        """The provider's token, or a forced refresh when that is still the ``stale`` one."""
-        token = self._tokens.get_token()
-        if stale is not None and token == stale.reveal():
-            token = self._tokens.force_refresh(token)
-        return token
-
-    def _authorization_failed(
-        self, epoch: int, make_error: NotSent, rejected: Secret | None = None
-    ) -> list[Settlement]:
-        """No authorization on this connection: fail what waits; the next command retries."""
-        with self._changed:
-            if epoch != self._epoch or self._state in _FINAL:
-                return []
-            self._book.counters["authorization_failures"] += 1
-            self._rejected = rejected
-            self._set_state(ChannelState.UNAUTHORIZED)
-            return self._fail_queued(make_error)
-
-
-def _no_token_error(cause: AlorError) -> NotSent:
-    def make(guid: str) -> CommandNotSentError:
-        error = NotAuthorizedError(guid, f"no access token to authorize with: {cause}")
-        error.__cause__ = cause
-        return error
-
-    return make
