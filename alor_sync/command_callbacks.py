@@ -44,18 +44,18 @@ class CallbackRunner:
     """Runs calls (the done-callbacks of one future each) on a dispatcher route, in order.
 
     ``dispatcher``: the client's (shared, closed by its owner) or ``None`` for a private
-    one-worker dispatcher (thread ``alor-sync-dispatch-1``) that :meth:`close` ends.
+    one-worker dispatcher (thread ``alor-sync-dispatch-1``), started on the first call and
+    ended by :meth:`close`.
     Thread-safety: :meth:`run` may be called from any thread and never runs ``call`` there
     while open; :meth:`close` from any thread, a callback included.
     """
 
     def __init__(self, dispatcher: Dispatcher | None = None, *, name: str = COMMANDS_ROUTE) -> None:
+        self._name = name
         self._owned = dispatcher is None
-        self._dispatcher = dispatcher if dispatcher is not None else Dispatcher(workers=1)
-        self._route: Route = self._dispatcher.add_route(
-            name, handler=_ignore, policy=OverflowPolicy.LOSSLESS
-        )
-        # _lock guards _pending, _running and _closed; it is never held while a call runs.
+        self._dispatcher = dispatcher
+        self._route: Route | None = None if dispatcher is None else self._add_route(dispatcher)
+        # _lock guards the fields below and the lazy start; never held while a call runs.
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending: collections.deque[Call] = collections.deque()
@@ -69,9 +69,15 @@ class CallbackRunner:
             inline = self._closed
             if not inline:
                 self._pending.append(call)
+                if self._route is None:  # the first call of a private dispatcher
+                    self._dispatcher = Dispatcher(workers=1)
+                    self._route = self._add_route(self._dispatcher)
+            dispatcher, route = self._dispatcher, self._route
         if inline:
             self._call(call)
-        elif not self._dispatcher.post(self._route, self._run_next):
+        elif not (dispatcher is not None and route is not None) or not dispatcher.post(
+            route, self._run_next
+        ):
             self._run_next()  # the dispatcher is gone (closed before us): nothing is lost
 
     def close(self, timeout: float | None) -> None:
@@ -84,12 +90,18 @@ class CallbackRunner:
                 self._idle.wait_for(lambda: not self._running, timeout)
             left = list(self._pending)
             self._pending.clear()
+            dispatcher, route = self._dispatcher, self._route
         for call in left:
             self._call(call)
+        if dispatcher is None or route is None:
+            return
         if self._owned:
-            self._dispatcher.close(timeout)
+            dispatcher.close(timeout)
         else:
-            self._dispatcher.remove_route(self._route.key)
+            dispatcher.remove_route(route.key)
+
+    def _add_route(self, dispatcher: Dispatcher) -> Route:
+        return dispatcher.add_route(self._name, handler=_ignore, policy=OverflowPolicy.LOSSLESS)
 
     def _run_next(self) -> None:
         """One queued marker per call: run the oldest pending call (close() may have taken it)."""

@@ -19,10 +19,17 @@ from typing import Any
 import pytest
 
 from alor_sync import protocol
-from alor_sync.auth import JwtClaims, RefreshTokenProvider, TokenProvider, TokenStatistics
+from alor_sync.auth import (
+    JwtClaims,
+    RefreshTokenProvider,
+    StaticTokenProvider,
+    TokenProvider,
+    TokenStatistics,
+)
 from alor_sync.command_book import Command
 from alor_sync.command_results import ChannelState, CommandFuture, OrderResult
 from alor_sync.command_session import CommandSession
+from alor_sync.commands import CommandChannel
 from alor_sync.emulator import Emulator
 from alor_sync.errors import NotSentClosedError, OutcomeUnknownError
 from alor_sync.events import ConnectionChange
@@ -318,3 +325,11 @@ def test_closing_from_a_callback_still_runs_done_callbacks_queued_behind_it(emu:
         client.subscribe_quotes("SBER", on_quote)
         assert finished.wait(WAIT)
         assert ran.is_set()  # run by close(), not dropped with the dispatcher's queue
+
+
+def test_a_channel_starts_no_thread_before_it_is_used() -> None:
+    with Harness(start=False) as h:
+        before = set(threading.enumerate())
+        channel = CommandChannel(h.emu.cws_url, StaticTokenProvider(h.emu.issue_token()))
+        assert set(threading.enumerate()) == before
+        channel.close(WAIT)
