@@ -501,6 +501,8 @@ class AlorClient(StreamMethods):
             connect_timeout=options["connect_timeout"],
             backoff=Backoff(initial=initial, maximum=maximum),
             control=self._control,
+            # Futures' done-callbacks run on the pool (or the user's executor), in order.
+            dispatcher=self._dispatcher,
             on_connection_event=lambda event: self._report_connection("cws", event),
         )
         channel.start()
