@@ -20,8 +20,10 @@ Rules of this module:
 * A get never leaves a stream behind: the subscription is unsubscribed on success, on timeout,
   on a server error and on any exception (``try``/``finally`` around everything after
   ``subscribe``).
-* Gets of full-state streams subscribe with ``conflate=False`` so that they never join a
-  subscription the user already holds (a handle joining a shared stream would see no snapshot).
+* Identical requests of full-state streams share one server subscription, and a handle that
+  joins one late sees no snapshot. So gets of full-state streams subscribe with
+  ``conflate=False`` (they never join the user's own subscriptions, which conflate unless told
+  otherwise) and identical ones take turns (:class:`_Turns`) so that they never join each other.
 * Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds). Do not call a
   get from inside a callback when the client has a single worker: the get's own frames need a
   worker to be delivered.
@@ -130,6 +132,41 @@ class _Collector:
             return self._rule.count
 
 
+class _Turns:
+    """One lock per request key, alive only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
+
+    def acquire(self, key: tuple[Any, ...], deadline: float) -> bool:
+        with self._lock:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return True
+        self._leave(key)
+        return False
+
+    def release(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._locks[key][0].release()
+        self._leave(key)
+
+    def _leave(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+# One registry for every client (keys start with the client's id): the facade keeps no state
+# of this module's.
+_TURNS = _Turns()
+
+
 def _check_timeout(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
@@ -154,9 +191,14 @@ class SnapshotMethods(StreamMethods):
         rule: EndRule[Any, R],
         timeout: float,
         settle: float | None,
+        *,
+        deadline: float | None = None,
         **params: Any,
     ) -> R:
-        deadline = time.monotonic() + _check_timeout("timeout", timeout)
+        """Subscribe, wait for the end ``rule`` sees (or the quiet end when ``settle`` is set),
+        unsubscribe; ``deadline`` (monotonic) when the caller already spent part of ``timeout``."""
+        if deadline is None:
+            deadline = time.monotonic() + _check_timeout("timeout", timeout)
         if settle is not None:
             _check_timeout("settle", settle)
         collector = _Collector(rule)
@@ -183,8 +225,19 @@ class SnapshotMethods(StreamMethods):
             subscription.unsubscribe()
 
     def _snapshot(self, what: str, opcode: Opcode, timeout: float, **params: Any) -> Any:
-        rule: FirstItem[Any] = FirstItem()
-        return self._get(what, opcode, rule, timeout, None, conflate=False, **params)
+        deadline = time.monotonic() + _check_timeout("timeout", timeout)
+        key = (id(self), opcode, *sorted(params.items()))
+        if not _TURNS.acquire(key, deadline):
+            raise CommandTimeoutError(
+                f"{what}: an identical get of another thread did not finish within {timeout} s"
+            )
+        try:
+            rule: FirstItem[Any] = FirstItem()
+            return self._get(
+                what, opcode, rule, timeout, None, deadline=deadline, conflate=False, **params
+            )
+        finally:
+            _TURNS.release(key)
 
     # ------------------------------------------------------------------ market data
 

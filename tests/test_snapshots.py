@@ -3,6 +3,7 @@ subscription behind, whatever order the server sends confirmation and data in.""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -192,3 +193,30 @@ def test_bad_arguments_fail_before_anything_is_sent(call: object, match: str) ->
         with pytest.raises(InvalidArgumentError, match=match):
             call(client)  # type: ignore[operator]
         assert client.statistics().subscriptions == ()
+
+
+def test_identical_gets_from_many_threads_each_get_the_snapshot() -> None:
+    """On a quiet market a get joining another get's subscription would never see a frame."""
+    with Emulator(speed=0, seed=3) as emu, running(emu) as client:
+        results: list[object] = []
+        lock = threading.Lock()
+        start = threading.Barrier(8)
+
+        def get() -> None:
+            for _ in range(5):
+                start.wait(WAIT)
+                try:
+                    outcome: object = client.get_quote("SBER", timeout=2.0)
+                except Exception as exc:  # reported below, with the others
+                    outcome = exc
+                with lock:
+                    results.append(outcome)
+
+        threads = [threading.Thread(target=get) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT * 2)
+        assert len(results) == 40
+        assert all(isinstance(r, models.Quote) for r in results), results
+        assert_nothing_left(emu, client)
