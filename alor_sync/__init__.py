@@ -20,6 +20,7 @@ from alor_sync.client import AlorClient, ClientStatistics
 from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
 from alor_sync.commands import CommandChannel
 from alor_sync.converter import decode, decoder_for
+from alor_sync.dataframes import to_frame
 from alor_sync.dispatcher import Executor
 from alor_sync.endpoints import DEV, PRODUCTION, Endpoints
 from alor_sync.errors import (
@@ -149,4 +150,5 @@ __all__ = [
     "TradingStatus",
     "decode",
     "decoder_for",
+    "to_frame",
 ]

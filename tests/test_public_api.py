@@ -21,7 +21,7 @@ EXPECTED = [
     "RepoFields", "ResubscribeReport", "Risk", "RiskStatus", "ServerError", "Side", "SpectraRisk",
     "StaticTokenProvider", "StopOrder", "StopOrderType", "Subscription", "SubscriptionState",
     "SubscriptionStatistics", "Summary", "TimeInForce", "TokenProvider", "TokenRefreshError",
-    "TokenStatistics", "Trade", "TradingStatus", "decode", "decoder_for",
+    "TokenStatistics", "Trade", "TradingStatus", "decode", "decoder_for", "to_frame",
 ]  # fmt: skip
 
 
@@ -38,3 +38,10 @@ def test_every_exported_name_exists() -> None:
 def test_importing_the_package_does_not_need_the_emulator_dependencies() -> None:
     code = "import sys, alor_sync; sys.exit('websockets' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_importing_the_package_does_not_import_pandas() -> None:
+    """pandas is an optional extra: only to_frame imports it, on its first call."""
+    code = "import sys, alor_sync; sys.exit('pandas' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
