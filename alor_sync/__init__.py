@@ -75,6 +75,9 @@ from alor_sync.models import (
 from alor_sync.subscriptions import Subscription, SubscriptionState, SubscriptionStatistics
 from alor_sync.wire import CommandOpcode, Format, Opcode
 
+# The one place the version is written: setup.cfg reads it (``version = attr: ...``).
+__version__ = "0.1.0"
+
 logging.getLogger("alor_sync").addHandler(logging.NullHandler())
 
 __all__ = [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import alor_sync
 
@@ -45,3 +48,9 @@ def test_importing_the_package_does_not_import_pandas() -> None:
     code = "import sys, alor_sync; sys.exit('pandas' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
+
+def test_the_version_is_written_once_and_is_the_installed_one() -> None:
+    setup_cfg = (Path(__file__).resolve().parents[1] / "setup.cfg").read_text(encoding="utf-8")
+    assert "version = attr: alor_sync.__version__" in setup_cfg
+    assert alor_sync.__version__ == importlib.metadata.version("alor-sync")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", alor_sync.__version__)
