@@ -149,3 +149,27 @@ def test_cancel_with_the_wrong_type_hints_at_the_lookup(
     assert result.code == 1
     last = result.err.strip().splitlines()[-1]
     assert "404" in last and "leave out --type" in last
+
+
+NEW_LIMIT = ["order", "limit", "buy", "SBER"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*NEW_LIMIT, "{n}", "--price", "1", *PORTFOLIO], "quantity must be at least 1"),
+        (
+            [*NEW_LIMIT, "1", "--price", "1", "--iceberg-fixed", "{n}", *PORTFOLIO],
+            "iceberg_fixed must be at least 1",
+        ),
+        (["stream", "order-book", "SBER", "--depth", "{n}"], "depth must be between 1 and 50"),
+    ],
+)
+def test_minus_one_and_zero_get_the_same_bound(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, argv: list[str], message: str
+) -> None:
+    """One message per bound, the library's own: the CLI no longer says '>= 0' for -1."""
+    for n in ("-1", "0"):
+        result = run_cli(capsys, [arg.replace("{n}", n) for arg in argv] + urls(emu))
+        assert result.code == 2
+        assert result.err.strip() == f"alor-sync: error: {message}, got {n}"

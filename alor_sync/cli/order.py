@@ -26,7 +26,7 @@ from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider
 from alor_sync.cli.connect import Target, open_client, open_target
 from alor_sync.cli.console import Console
-from alor_sync.cli.parsing import CliError, positive_float, positive_int, unix_time
+from alor_sync.cli.parsing import CliError, positive_float, unix_time, whole_number
 from alor_sync.command_results import OrderResult
 from alor_sync.commands import CommandChannel
 from alor_sync.errors import (
@@ -104,7 +104,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _new_order(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("side", choices=("buy", "sell"), help="buy or sell")
     parser.add_argument("symbol", metavar="SYMBOL", help="e.g. SBER")
-    parser.add_argument("quantity", type=positive_int, metavar="QUANTITY", help="lots")
+    parser.add_argument("quantity", type=whole_number, metavar="QUANTITY", help="lots")
     _common(parser)
     parser.add_argument("--board", help="instrument group, e.g. TQBR")
     parser.add_argument("--comment", help="your note on the order")
@@ -131,8 +131,8 @@ def _add_limit(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
     _new_order(limit)
     limit.add_argument("--price", type=_price, required=True, help="limit price")
     limit.add_argument("--time-in-force", choices=_TIMES_IN_FORCE, help="default: the server's")
-    limit.add_argument("--iceberg-fixed", type=positive_int, metavar="LOTS")
-    limit.add_argument("--iceberg-variance", type=positive_int, metavar="PERCENT")
+    limit.add_argument("--iceberg-fixed", type=whole_number, metavar="LOTS")
+    limit.add_argument("--iceberg-variance", type=whole_number, metavar="PERCENT")
 
 
 def _add_market(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -160,7 +160,7 @@ def _add_stop(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="WHEN",
         help="expiry: unix seconds or ISO 8601 (default: none)",
     )
-    stop.add_argument("--protecting-seconds", type=positive_int, metavar="S")
+    stop.add_argument("--protecting-seconds", type=whole_number, metavar="S")
     stop.add_argument("--inactive", action="store_true", help="create it inactive")
 
 

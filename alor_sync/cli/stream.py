@@ -28,10 +28,10 @@ from alor_sync.cli.jsonout import json_line
 from alor_sync.cli.parsing import (
     CliError,
     UsageError,
-    non_negative_int,
     positive_float,
     positive_int,
     unix_time,
+    whole_number,
 )
 from alor_sync.client import AlorClient
 from alor_sync.subscriptions import Subscription, SubscriptionState
@@ -162,12 +162,12 @@ def _add_stream_parameters(parser: argparse.ArgumentParser) -> None:
     opts.add_argument("--board", help="instrument group, e.g. TQBR (market kinds)")
     opts.add_argument(
         "--depth",
-        type=non_negative_int,
+        type=whole_number,
         help="order-book levels (1-50) / all-trades history (max 5000)",
     )
     opts.add_argument(
         "--frequency",
-        type=non_negative_int,
+        type=whole_number,
         metavar="MS",
         help="at most one frame per MS milliseconds",
     )
