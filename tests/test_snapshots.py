@@ -220,3 +220,35 @@ def test_identical_gets_from_many_threads_each_get_the_snapshot() -> None:
         assert len(results) == 40
         assert all(isinstance(r, models.Quote) for r in results), results
         assert_nothing_left(emu, client)
+
+
+def test_a_get_survives_a_reconnect_before_its_confirmation() -> None:
+    """The connection drops while the get waits: the client resubscribes, the server sends the
+    history again, and the get still returns each item once."""
+    with Emulator(speed=0, seed=3) as emu, running(emu) as client:
+        _with_orders(emu)
+        since = int(time.time()) - 3600
+        expected = client.get_positions(PORTFOLIO, timeout=WAIT)
+        bars_expected = [b.timestamp_s for b in client.get_bars("SBER", 60, since, timeout=WAIT)]
+        emu.faults.delay_confirmations(1.0, "subscribe")
+        results: list[object] = []
+        getter = threading.Thread(
+            target=lambda: results.append(
+                (
+                    client.get_positions(PORTFOLIO, timeout=WAIT),
+                    client.get_bars("SBER", 60, since, timeout=WAIT),
+                )
+            )
+        )
+        getter.start()
+        assert emu.faults.drop_connections(path="/ws") == 1
+        getter.join(WAIT * 3)
+        emu.faults.restore_confirmations()
+        ((positions, bars),) = results
+        assert positions == expected
+        times = [b.timestamp_s for b in bars]
+        assert times == sorted(set(times))  # each candle once, though sent twice
+        # the same candles (a minute may have begun meanwhile: the last one may differ)
+        assert times[: len(bars_expected) - 1] == bars_expected[:-1]
+        assert client.wait_connected(WAIT)
+        assert_nothing_left(emu, client)
