@@ -23,7 +23,8 @@ Rules of this module:
 * Identical requests of full-state streams share one server subscription, and a handle that
   joins one late sees no snapshot. So gets of full-state streams subscribe with
   ``conflate=False`` (they never join the user's own subscriptions, which conflate unless told
-  otherwise) and identical ones take turns (:class:`_Turns`) so that they never join each other.
+  otherwise) and identical ones take turns (:class:`~alor_sync.snapshot_collector.Turns`) so
+  that they never join each other.
 * Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds). Do not call a
   get from inside a callback when the client has a single worker: the get's own frames need a
   worker to be delivered.
@@ -31,7 +32,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 from typing import Any, TypeVar
@@ -62,8 +62,8 @@ from alor_sync.models import (
 )
 from alor_sync.protocol._checks import check_integer, check_unix_seconds
 from alor_sync.protocol.ws import ALL_TRADES_MAX_DEPTH
+from alor_sync.snapshot_collector import TURNS, Collector
 from alor_sync.streams import StreamMethods
-from alor_sync.subscriptions import Subscription
 from alor_sync.wire import Opcode
 
 __all__ = ["DEFAULT_SETTLE", "DEFAULT_TIMEOUT", "SnapshotMethods"]
@@ -72,99 +72,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_SETTLE = 0.25
 
 R = TypeVar("R")
-
-
-class _Collector:
-    """The get's callback (dispatcher worker) and its wait for the end (caller's thread)."""
-
-    def __init__(self, rule: EndRule[Any, Any]) -> None:
-        self._rule = rule
-        self._changed = threading.Condition()
-        self.done = False
-        self.calls = 0  # items handed to the rule: shows progress to the quiet-interval check
-
-    def __call__(self, item: Any) -> None:
-        with self._changed:
-            if self.done:
-                return  # frames after the end are not part of the answer
-            self.calls += 1
-            if self._rule.feed(item):
-                self.done = True
-                self._changed.notify_all()
-
-    def wait_done(self, deadline: float) -> bool:
-        """Block until a rule saw the end, or ``deadline`` (monotonic); True if it did."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self.done, max(0.0, deadline - time.monotonic()))
-
-    def wait_quiet(self, subscription: Subscription, deadline: float, settle: float) -> bool:
-        """After the confirmation: block until a rule saw the end, or until every frame read has
-        been handled and ``settle`` seconds passed without a new one; False at ``deadline``."""
-        while True:
-            before = self._progress(subscription)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            with self._changed:
-                if self._changed.wait_for(lambda: self.done, min(settle, remaining)):
-                    return True
-            after = self._progress(subscription)
-            if after == before and after[2] and time.monotonic() <= deadline:
-                with self._changed:
-                    self.done = True  # frames arriving from now on belong to the live part
-                return True
-
-    def _progress(self, subscription: Subscription) -> tuple[int, int, bool]:
-        """(frames read, items handled, nothing left to deliver) of the get's subscription."""
-        stats = subscription.statistics()
-        handled = stats.delivered + stats.conflated + stats.dropped
-        idle = stats.queue_depth == 0 and handled >= stats.received
-        with self._changed:
-            return stats.received, self.calls, idle
-
-    def result(self) -> Any:
-        with self._changed:
-            return self._rule.result()
-
-    @property
-    def count(self) -> int:
-        with self._changed:
-            return self._rule.count
-
-
-class _Turns:
-    """One lock per request key, alive only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._locks: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
-
-    def acquire(self, key: tuple[Any, ...], deadline: float) -> bool:
-        with self._lock:
-            lock, users = self._locks.get(key, (threading.Lock(), 0))
-            self._locks[key] = (lock, users + 1)
-        if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            return True
-        self._leave(key)
-        return False
-
-    def release(self, key: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._locks[key][0].release()
-        self._leave(key)
-
-    def _leave(self, key: tuple[Any, ...]) -> None:
-        with self._lock:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-# One registry for every client (keys start with the client's id): the facade keeps no state
-# of this module's.
-_TURNS = _Turns()
 
 
 def _check_timeout(name: str, value: object) -> float:
@@ -201,7 +108,7 @@ class SnapshotMethods(StreamMethods):
             deadline = time.monotonic() + _check_timeout("timeout", timeout)
         if settle is not None:
             _check_timeout("settle", settle)
-        collector = _Collector(rule)
+        collector = Collector(rule)
         subscription = self.subscribe(opcode, collector, **params)
         try:
             try:
@@ -227,7 +134,7 @@ class SnapshotMethods(StreamMethods):
     def _snapshot(self, what: str, opcode: Opcode, timeout: float, **params: Any) -> Any:
         deadline = time.monotonic() + _check_timeout("timeout", timeout)
         key = (id(self), opcode, *sorted(params.items()))
-        if not _TURNS.acquire(key, deadline):
+        if not TURNS.acquire(key, deadline):
             raise CommandTimeoutError(
                 f"{what}: an identical get of another thread did not finish within {timeout} s"
             )
@@ -237,7 +144,7 @@ class SnapshotMethods(StreamMethods):
                 what, opcode, rule, timeout, None, deadline=deadline, conflate=False, **params
             )
         finally:
-            _TURNS.release(key)
+            TURNS.release(key)
 
     # ------------------------------------------------------------------ market data
 

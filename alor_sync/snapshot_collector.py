@@ -1,0 +1,115 @@
+"""What a one-shot get waits on: its collector (the subscription's callback) and its turn.
+
+Rules of this module:
+
+* :class:`Collector` is fed on a dispatcher worker and waited on by the caller's thread; all its
+  state is under its one condition. It decides "complete" either when its end rule says so or,
+  after the confirmation, when every frame read was handled and a quiet interval passed.
+* :class:`Turns` hands out one lock per request key, kept only while someone holds or waits
+  for it, so identical snapshot gets never share (and never miss) a server subscription.
+* Reads only public API of the subscription (``statistics()``); no I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from alor_sync.history_ends import EndRule
+from alor_sync.subscriptions import Subscription
+
+__all__ = ["TURNS", "Collector", "Turns"]
+
+
+class Collector:
+    """The get's callback (dispatcher worker) and its wait for the end (caller's thread)."""
+
+    def __init__(self, rule: EndRule[Any, Any]) -> None:
+        self._rule = rule
+        self._changed = threading.Condition()
+        self.done = False
+        self.calls = 0  # items handed to the rule: shows progress to the quiet-interval check
+
+    def __call__(self, item: Any) -> None:
+        with self._changed:
+            if self.done:
+                return  # frames after the end are not part of the answer
+            self.calls += 1
+            if self._rule.feed(item):
+                self.done = True
+                self._changed.notify_all()
+
+    def wait_done(self, deadline: float) -> bool:
+        """Block until a rule saw the end, or ``deadline`` (monotonic); True if it did."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.done, max(0.0, deadline - time.monotonic()))
+
+    def wait_quiet(self, subscription: Subscription, deadline: float, settle: float) -> bool:
+        """After the confirmation: block until a rule saw the end, or until every frame read has
+        been handled and ``settle`` seconds passed without a new one; False at ``deadline``."""
+        while True:
+            before = self._progress(subscription)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._changed:
+                if self._changed.wait_for(lambda: self.done, min(settle, remaining)):
+                    return True
+            after = self._progress(subscription)
+            if after == before and after[2] and time.monotonic() <= deadline:
+                with self._changed:
+                    self.done = True  # frames arriving from now on belong to the live part
+                return True
+
+    def _progress(self, subscription: Subscription) -> tuple[int, int, bool]:
+        """(frames read, items handled, nothing left to deliver) of the get's subscription."""
+        stats = subscription.statistics()
+        handled = stats.delivered + stats.conflated + stats.dropped
+        idle = stats.queue_depth == 0 and handled >= stats.received
+        with self._changed:
+            return stats.received, self.calls, idle
+
+    def result(self) -> Any:
+        with self._changed:
+            return self._rule.result()
+
+    @property
+    def count(self) -> int:
+        with self._changed:
+            return self._rule.count
+
+
+class Turns:
+    """One lock per request key, alive only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
+
+    def acquire(self, key: tuple[Any, ...], deadline: float) -> bool:
+        with self._lock:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return True
+        self._leave(key)
+        return False
+
+    def release(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._locks[key][0].release()
+        self._leave(key)
+
+    def _leave(self, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+# One registry for every client (keys start with the client's id): the facade keeps no state
+# of this module's.
+TURNS = Turns()
