@@ -32,6 +32,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Any, TypeVar
@@ -75,9 +76,17 @@ R = TypeVar("R")
 
 
 def _check_timeout(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
+    """A finite number of seconds > 0: every get is bounded (inf would not even reach a lock)."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    ):
+        return float(value)
+    raise InvalidArgumentError(
+        f"{name} must be a positive, finite number of seconds, got {value!r}"
+    )
 
 
 class SnapshotMethods(StreamMethods):

@@ -184,6 +184,8 @@ def test_a_late_confirmation_still_gives_the_whole_history() -> None:
         (lambda c: c.get_bars("SBER", 60, 100, 99), "to_time"),
         (lambda c: c.get_bars("SBER", 60, -1), "from_time"),
         (lambda c: c.get_quote("SBER", timeout=0), "timeout"),
+        (lambda c: c.get_quote("SBER", timeout=float("inf")), "finite"),
+        (lambda c: c.get_quote("SBER", timeout=True), "timeout"),
         (lambda c: c.get_positions(PORTFOLIO, settle=-1), "settle"),
         (lambda c: c.get_order_book("SBER", depth=51), "depth"),
     ],
