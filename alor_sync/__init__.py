@@ -41,7 +41,13 @@ from alor_sync.errors import (
     ServerError,
     TokenRefreshError,
 )
-from alor_sync.events import ConnectionChange, GapNotice, GapReason, ResubscribeReport
+from alor_sync.events import (
+    ConnectionChange,
+    GapNotice,
+    GapReason,
+    ResubscribeReport,
+    StateChange,
+)
 from alor_sync.models import (
     AllTrade,
     Bar,
@@ -138,6 +144,7 @@ __all__ = [
     "ServerError",
     "Side",
     "SpectraRisk",
+    "StateChange",
     "StaticTokenProvider",
     "StopOrder",
     "StopOrderType",

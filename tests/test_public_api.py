@@ -22,9 +22,10 @@ EXPECTED = [
     "OrderBookLevel", "OrderStatus", "OrderType", "OutcomeUnknownError", "PRODUCTION",
     "PermissionDeniedError", "Position", "Quote", "RateLimitError", "RefreshTokenProvider",
     "RepoFields", "ResubscribeReport", "Risk", "RiskStatus", "ServerError", "Side", "SpectraRisk",
-    "StaticTokenProvider", "StopOrder", "StopOrderType", "Subscription", "SubscriptionState",
-    "SubscriptionStatistics", "Summary", "TimeInForce", "TokenProvider", "TokenRefreshError",
-    "TokenStatistics", "Trade", "TradingStatus", "decode", "decoder_for", "to_frame",
+    "StateChange", "StaticTokenProvider", "StopOrder", "StopOrderType", "Subscription",
+    "SubscriptionState", "SubscriptionStatistics", "Summary", "TimeInForce", "TokenProvider",
+    "TokenRefreshError", "TokenStatistics", "Trade", "TradingStatus", "decode", "decoder_for",
+    "to_frame",
 ]  # fmt: skip
 
 
