@@ -1,12 +1,10 @@
-"""What a one-shot get waits on: its collector (the subscription's callback) and its turn.
+"""What a one-shot get waits on: its collector, the subscription's callback.
 
 Rules of this module:
 
 * :class:`Collector` is fed on a dispatcher worker and waited on by the caller's thread; all its
   state is under its one condition. It decides "complete" either when its end rule says so or,
   after the confirmation, when every frame read was handled and a quiet interval passed.
-* :class:`Turns` hands out one lock per request key, kept only while someone holds or waits
-  for it, so identical snapshot gets never share (and never miss) a server subscription.
 * Reads only public API of the subscription (``statistics()``); no I/O.
 """
 
@@ -19,7 +17,7 @@ from typing import Any
 from alor_sync.history_ends import EndRule
 from alor_sync.subscriptions import Subscription
 
-__all__ = ["TURNS", "Collector", "Turns"]
+__all__ = ["Collector"]
 
 
 class Collector:
@@ -78,38 +76,3 @@ class Collector:
     def count(self) -> int:
         with self._changed:
             return self._rule.count
-
-
-class Turns:
-    """One lock per request key, alive only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._locks: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
-
-    def acquire(self, key: tuple[Any, ...], deadline: float) -> bool:
-        with self._lock:
-            lock, users = self._locks.get(key, (threading.Lock(), 0))
-            self._locks[key] = (lock, users + 1)
-        if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            return True
-        self._leave(key)
-        return False
-
-    def release(self, key: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._locks[key][0].release()
-        self._leave(key)
-
-    def _leave(self, key: tuple[Any, ...]) -> None:
-        with self._lock:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-# One registry for every client (keys start with the client's id): the facade keeps no state
-# of this module's.
-TURNS = Turns()

@@ -20,11 +20,9 @@ Rules of this module:
 * A get never leaves a stream behind: the subscription is unsubscribed on success, on timeout,
   on a server error and on any exception (``try``/``finally`` around everything after
   ``subscribe``).
-* Identical requests of full-state streams share one server subscription, and a handle that
-  joins one late sees no snapshot. So gets of full-state streams subscribe with
-  ``conflate=False`` (they never join the user's own subscriptions, which conflate unless told
-  otherwise) and identical ones take turns (:class:`~alor_sync.snapshot_collector.Turns`) so
-  that they never join each other.
+* A get of a full-state stream may join an identical subscription the user (or another get)
+  already holds: the client replays the stream's latest state to a joining handle, so the get
+  answers at once, even on a quiet market (tests pin this).
 * Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds). Do not call a
   get from inside a callback when the client has a single worker: the get's own frames need a
   worker to be delivered.
@@ -63,7 +61,7 @@ from alor_sync.models import (
 )
 from alor_sync.protocol._checks import check_integer, check_unix_seconds
 from alor_sync.protocol.ws import ALL_TRADES_MAX_DEPTH
-from alor_sync.snapshot_collector import TURNS, Collector
+from alor_sync.snapshot_collector import Collector
 from alor_sync.streams import StreamMethods
 from alor_sync.wire import Opcode
 
@@ -107,14 +105,11 @@ class SnapshotMethods(StreamMethods):
         rule: EndRule[Any, R],
         timeout: float,
         settle: float | None,
-        *,
-        deadline: float | None = None,
         **params: Any,
     ) -> R:
         """Subscribe, wait for the end ``rule`` sees (or the quiet end when ``settle`` is set),
-        unsubscribe; ``deadline`` (monotonic) when the caller already spent part of ``timeout``."""
-        if deadline is None:
-            deadline = time.monotonic() + _check_timeout("timeout", timeout)
+        unsubscribe."""
+        deadline = time.monotonic() + _check_timeout("timeout", timeout)
         if settle is not None:
             _check_timeout("settle", settle)
         collector = Collector(rule)
@@ -141,19 +136,8 @@ class SnapshotMethods(StreamMethods):
             subscription.unsubscribe()
 
     def _snapshot(self, what: str, opcode: Opcode, timeout: float, **params: Any) -> Any:
-        deadline = time.monotonic() + _check_timeout("timeout", timeout)
-        key = (id(self), opcode, *sorted(params.items()))
-        if not TURNS.acquire(key, deadline):
-            raise CommandTimeoutError(
-                f"{what}: an identical get of another thread did not finish within {timeout} s"
-            )
-        try:
-            rule: FirstItem[Any] = FirstItem()
-            return self._get(
-                what, opcode, rule, timeout, None, deadline=deadline, conflate=False, **params
-            )
-        finally:
-            TURNS.release(key)
+        rule: FirstItem[Any] = FirstItem()
+        return self._get(what, opcode, rule, timeout, None, **params)
 
     # ------------------------------------------------------------------ market data
 

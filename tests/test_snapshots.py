@@ -133,13 +133,16 @@ def test_a_live_market_ends_histories_by_their_data() -> None:
         assert_nothing_left(emu, client)
 
 
-def test_a_get_does_not_join_a_quiet_subscription_the_user_holds() -> None:
+def test_a_get_joining_a_quiet_subscription_the_user_holds_still_answers() -> None:
+    """The get shares the user's server subscription; a quiet market sends no new frame, so the
+    answer must come from the latest state replayed to the joining handle."""
     with Emulator(speed=0, seed=3) as emu, running(emu) as client:
         mine = Recorder()
         client.subscribe_quotes("SBER", mine).wait_active(WAIT)
         assert mine.wait_count(1)
         assert client.get_quote("SBER", timeout=WAIT).symbol == "SBER"
-        assert len(client.statistics().subscriptions) == 1
+        assert len(client.statistics().subscriptions) == 1  # the user's, still there
+        assert len(mine.items) == 1  # the replay went to the get's handle only
 
 
 def test_a_rejected_get_raises_the_server_error_and_leaves_nothing() -> None:
@@ -198,7 +201,8 @@ def test_bad_arguments_fail_before_anything_is_sent(call: object, match: str) ->
 
 
 def test_identical_gets_from_many_threads_each_get_the_snapshot() -> None:
-    """On a quiet market a get joining another get's subscription would never see a frame."""
+    """On a quiet market a get joining another get's subscription sees no new frame: each must
+    still answer (from the replayed latest state)."""
     with Emulator(speed=0, seed=3) as emu, running(emu) as client:
         results: list[object] = []
         lock = threading.Lock()
