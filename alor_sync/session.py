@@ -163,6 +163,7 @@ class DataSession:
         """
         latest_wins = conflate and opcode in LATEST_WINS_OPCODES
         key = share_key(opcode, request, raw, latest_wins)
+        token = self._token()  # before the lock: a provider may make this thread wait
         with self._lock:
             record = self._machine.find_shared(key)
             if record is not None:
@@ -177,7 +178,7 @@ class DataSession:
             handle = self._new_handle(record, callback, on_gap, on_state)
             # Attached before the request leaves: the snapshot may arrive before send() returns.
             record.delivery.handles.append(handle)
-            self._perform(self._machine.add(record, handle, self._token()))
+            self._perform(self._machine.add(record, handle, token))
             return handle
 
     def _new_handle(
@@ -197,8 +198,9 @@ class DataSession:
         delivery: StreamDelivery = record.delivery
         if handle in delivery.handles:
             delivery.handles.remove(handle)  # no frame reaches it from now on
+        token = self._token()  # before the lock, as in subscribe()
         with self._lock:
-            self._perform(self._machine.leave(record, handle, self._token(), self._clock()))
+            self._perform(self._machine.leave(record, handle, token, self._clock()))
 
     def close(self) -> None:
         """Mark every subscription closed (the transport is closed by the owner)."""
@@ -435,8 +437,9 @@ class DataSession:
 
     def _on_overflow(self, record: StreamRecord, route: object) -> None:
         """A lossless queue overflowed (network thread): ask the server for a fresh snapshot."""
+        token = self._token()
         with self._lock:
-            self._perform(self._machine.renew(record, self._token(), "renewing after a gap"))
+            self._perform(self._machine.renew(record, token, "renewing after a gap"))
 
     # ------------------------------------------------------------------ watchdog, statistics
 

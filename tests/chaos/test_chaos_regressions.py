@@ -147,10 +147,10 @@ def test_a_subscription_made_while_the_connection_opens_is_sent_once(
             )
             tokens.gated = user
             emu.faults.drop_connections("reset", path="/ws")
-            user.start()  # registers the stream, then waits for its token holding the send lock
+            user.start()  # waits for its token (before taking the session lock)
             assert tokens.entered.wait(WAIT)
-            assert opening.wait(WAIT)  # the new link is up; on_open waits for the send lock
-            tokens.release.set()  # the user's thread sends now, then on_open resubscribes
+            assert opening.wait(WAIT)  # the new link is up and resubscribing
+            tokens.release.set()  # the user's subscription races the open: sent once all the same
             user.join(WAIT)
             handles[0].wait_active(WAIT)
             emu.tick(30)
