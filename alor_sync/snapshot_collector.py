@@ -17,7 +17,10 @@ from typing import Any
 from alor_sync.history_ends import EndRule
 from alor_sync.subscriptions import Subscription
 
-__all__ = ["Collector"]
+__all__ = ["QUIET_LOOKS", "Collector"]
+
+# How often per quiet interval the collector looks at the subscription's counters.
+QUIET_LOOKS = 5
 
 
 class Collector:
@@ -45,17 +48,25 @@ class Collector:
 
     def wait_quiet(self, subscription: Subscription, deadline: float, settle: float) -> bool:
         """After the confirmation: block until a rule saw the end, or until every frame read has
-        been handled and ``settle`` seconds passed without a new one; False at ``deadline``."""
+        been handled and ``settle`` seconds passed without a new one; False at ``deadline``.
+
+        Progress is looked at :data:`QUIET_LOOKS` times per interval, so the quiet end costs
+        ``settle`` plus a fraction of it after the last frame, not a whole interval per change.
+        """
+        step = settle / QUIET_LOOKS
+        last = self._progress(subscription)
+        quiet_since = time.monotonic()
         while True:
-            before = self._progress(subscription)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             with self._changed:
-                if self._changed.wait_for(lambda: self.done, min(settle, remaining)):
+                if self._changed.wait_for(lambda: self.done, min(step, remaining)):
                     return True
-            after = self._progress(subscription)
-            if after == before and after[2] and time.monotonic() <= deadline:
+            current, now = self._progress(subscription), time.monotonic()
+            if current != last:
+                last, quiet_since = current, now
+            elif current[2] and now - quiet_since >= settle and now <= deadline:
                 with self._changed:
                     self.done = True  # frames arriving from now on belong to the live part
                 return True
