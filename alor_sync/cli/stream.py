@@ -112,11 +112,11 @@ examples:
   alor-sync stream risks --portfolio D39004 --typed
   alor-sync stream orders --emulator --order-statuses working,filled
 
-KEY is the symbol for market kinds and the portfolio for account kinds (default: the first
-portfolio in your token; for spectra-risks its first derivatives portfolio, 7500...). A stream
-that is confirmed but sends nothing says "subscribed, waiting for data" on stderr. One JSON
-object per line: the payload as the server sent it, or with --typed the decoded model with
-snake_case fields.
+KEY is the symbol for market kinds and the portfolio for account kinds (default: from your
+token, its first derivatives portfolio (7500...) for spectra-risks, its first other one for the
+rest). A stream that is confirmed but sends nothing says "subscribed, waiting for data" on
+stderr. One JSON object per line: the payload as the server sent it, or with --typed the
+decoded model with snake_case fields.
 """
 
 
