@@ -30,6 +30,7 @@ from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, Sta
 from alor_sync.hooks import ErrorHook, HookRunner
 from alor_sync.scheduler import ControlLoop
 from alor_sync.session import DataSession, SessionHooks
+from alor_sync.snapshots import SnapshotMethods
 from alor_sync.streams import StreamMethods
 from alor_sync.subscriptions import Subscription, SubscriptionStatistics
 from alor_sync.transport import (
@@ -143,7 +144,7 @@ def _check_options(
         )
 
 
-class AlorClient(StreamMethods):
+class AlorClient(SnapshotMethods, StreamMethods):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
     Threads: ``alor-sync-ws`` reads the socket and routes frames (never runs user code);
