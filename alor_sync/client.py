@@ -30,6 +30,7 @@ from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, Sta
 from alor_sync.hooks import ErrorHook, HookRunner
 from alor_sync.scheduler import ControlLoop
 from alor_sync.session import DataSession, SessionHooks
+from alor_sync.snapshots import SnapshotMethods
 from alor_sync.streams import StreamMethods
 from alor_sync.subscriptions import Subscription, SubscriptionStatistics
 from alor_sync.transport import (
@@ -143,7 +144,7 @@ def _check_options(
         )
 
 
-class AlorClient(StreamMethods):
+class AlorClient(SnapshotMethods, StreamMethods):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
     Threads: ``alor-sync-ws`` reads the socket and routes frames (never runs user code);
@@ -501,6 +502,8 @@ class AlorClient(StreamMethods):
             connect_timeout=options["connect_timeout"],
             backoff=Backoff(initial=initial, maximum=maximum),
             control=self._control,
+            # Futures' done-callbacks run on the pool (or the user's executor), in order.
+            dispatcher=self._dispatcher,
             on_connection_event=lambda event: self._report_connection("cws", event),
         )
         channel.start()

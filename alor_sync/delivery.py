@@ -60,8 +60,10 @@ def replay_rule(opcode: Opcode) -> ReplayRule:
 
 
 # Own trades replay the session's trades: the ids of this many recent ones are kept to drop
-# what the callback already had (all trades keep ``depth`` of them: that is all they replay).
+# what the callback already had (all trades keep ``depth`` of them: that is all they replay,
+# and at least ``MIN_IDS_KEPT``, so that no trade is ever handed over twice).
 OWN_TRADES_KEPT = 1000
+MIN_IDS_KEPT = 64
 
 
 def replays_history(opcode: Opcode, request: Mapping[str, Any]) -> bool:
@@ -75,8 +77,10 @@ def replays_history(opcode: Opcode, request: Mapping[str, Any]) -> bool:
 
 def _ids_kept(opcode: Opcode, request: Mapping[str, Any]) -> int:
     if not replays_history(opcode, request):
-        return 0
-    return int(request.get("depth") or 0) if opcode is Opcode.ALL_TRADES else OWN_TRADES_KEPT
+        return MIN_IDS_KEPT
+    if opcode is Opcode.ALL_TRADES:
+        return max(MIN_IDS_KEPT, int(request.get("depth") or 0))
+    return OWN_TRADES_KEPT
 
 
 class _PendingGap:
@@ -96,11 +100,13 @@ class StreamDelivery:
     """
 
     __slots__ = (
+        "_discarding",
         "_gap",
         "_guid",
         "_ids_kept",
         "_key_of",
         "_last_bar",
+        "_last_id",
         "_latest",
         "_on_error",
         "_on_gap",
@@ -143,8 +149,13 @@ class StreamDelivery:
         self._ids_kept = _ids_kept(opcode, request) if self._rule is ReplayRule.IDS else 0
         self._recent: set[Any] = set()
         self._recent_order: deque[Any] = deque()
+        self._last_id: Any = None
         self._latest: Any = None
         self._gap: _PendingGap | None = None
+        # After an overflow or a silence, until the renewal's unsubscribe is answered: frames of
+        # the old subscription still arriving, dropped because the renewal replays them in order
+        # (delivered now, they would come before older replayed ones).
+        self._discarding = False
 
     def _key_reader(self, raw: bool, fmt: Format) -> Callable[[Any], Any] | None:
         if self._rule is ReplayRule.IDS:
@@ -186,15 +197,17 @@ class StreamDelivery:
         """Whether an item of an id or bar stream is new to the callback (False: a replayed one
         it already had, dropped); the first new one after a gap settles the gap's notice."""
         gap = self._gap
+        if self._discarding:
+            return False
         if self._rule is ReplayRule.IDS:
             if key.__class__ is not int and key.__class__ is not str:
                 return True  # no usable id (a raw payload of the wrong shape): as it came
             if key in self._recent:
-                if gap is not None:
-                    gap.reached_back = True
+                if gap is not None and key == self._last_id:
+                    gap.reached_back = True  # the replay holds the last trade delivered
                 return False
-            if self._ids_kept:
-                self._remember(key)
+            self._remember(key)
+            self._last_id = key
             if gap is not None:
                 self._emit(gap, healed=gap.reached_back)
             return True
@@ -221,6 +234,8 @@ class StreamDelivery:
     def on_gap(self, gap: Gap) -> None:
         """A gap marker (the dispatcher's overflow, or a reconnect or silence reported)."""
         reason = GapReason(gap.reason) if gap.reason else GapReason.OVERFLOW
+        # A renewal follows an overflow or a silence; after a reconnect the old frames are over.
+        self._discarding = self._key_of is not None and reason is not GapReason.RECONNECT
         pending = self._gap
         if pending is not None:  # a second loss before the first was resolved: one notice
             pending.dropped += gap.dropped
@@ -248,10 +263,16 @@ class StreamDelivery:
                 self._call(handle.on_gap, notice)
         self._on_gap(notice)
 
+    def old_epoch_ended(self) -> None:
+        """A posted call: the renewal's unsubscribe was answered; what follows is the renewed
+        subscription's."""
+        self._discarding = False
+
     def on_confirmed(self) -> None:
         """A posted call: the renewed subscription is confirmed. The server sends its history
         before the confirmation, so a notice still pending is settled now: no quiet stream
         keeps its gap untold."""
+        self._discarding = False
         gap = self._gap
         if gap is not None:
             self._emit(gap, healed=gap.reached_back)
@@ -259,7 +280,7 @@ class StreamDelivery:
     @property
     def settles_on_confirmation(self) -> bool:
         """Whether :meth:`on_confirmed` has anything to do for this stream kind."""
-        return self._key_of is not None and self._replays
+        return self._key_of is not None
 
     def notify_state(self, change: StateChange) -> None:
         """A posted call: the subscription's state changed (in stream order)."""

@@ -36,6 +36,7 @@ from alor_sync.wire import Format, Opcode
 __all__ = [
     "LATEST_WINS_OPCODES",
     "Action",
+    "EpochEnded",
     "Failed",
     "GapOnReconnect",
     "Healthy",
@@ -159,6 +160,14 @@ class GapOnReconnect:
 
 
 @attrs.frozen
+class EpochEnded:
+    """The server answered a renewal's unsubscribe: the frames after this belong to the renewed
+    subscription (tell the delivery, in stream order)."""
+
+    record: StreamRecord
+
+
+@attrs.frozen
 class ReplayLatest:
     """``handle`` joined a shared stream: hand it the latest state, in stream order."""
 
@@ -186,8 +195,8 @@ class Resubscribed:
 
 
 Action = (
-    Send | Refresh | StateChanged | Failed | GapOnReconnect | ReplayLatest | Reconnect | Healthy
-    | Resubscribed
+    Send | Refresh | StateChanged | Failed | GapOnReconnect | EpochEnded | ReplayLatest | Reconnect
+    | Healthy | Resubscribed
 )  # fmt: skip
 
 
@@ -390,8 +399,8 @@ class StreamLifecycle:
         if not record.expected:
             return self._stray(record, code, error, token, now)
         request = self._outstanding.pop(record.expected.popleft())
-        if record.expected:
-            return []  # it answers an earlier request; the latest one's answer decides
+        if record.expected:  # it answers an earlier request; the latest one's answer decides
+            return self._epoch_ended(request)
         return self._answered(request, code, error, token, now)
 
     def anonymous_reply(
@@ -406,7 +415,7 @@ class StreamLifecycle:
         if record.expected and record.expected[0] == seq:
             record.expected.popleft()
         if record.expected:
-            return []
+            return self._epoch_ended(request)
         return self._answered(request, code, error, token, now)
 
     def refreshed(self, token: str, now: float) -> list[Action]:
@@ -440,6 +449,14 @@ class StreamLifecycle:
         return actions
 
     # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _epoch_ended(request: _Request) -> list[Action]:
+        """The first half of an unsubscribe + subscribe was answered: the old subscription's
+        frames are over (the server answers in order, and sends the new one's after)."""
+        if request.kind is RequestKind.UNSUBSCRIBE and not request.record.closing:
+            return [EpochEnded(request.record)]
+        return []
 
     def _answered(
         self, request: _Request, code: int, error: APIError | None, token: str, now: float

@@ -41,6 +41,7 @@ from alor_sync.events import (
 from alor_sync.lifecycle import (
     LATEST_WINS_OPCODES,
     Action,
+    EpochEnded,
     Failed,
     GapOnReconnect,
     Healthy,
@@ -324,6 +325,8 @@ class DataSession:
                 route = action.record.route
                 if route is not None:
                     self._dispatcher.report_gap(route, reason=GapReason.RECONNECT.value)
+            elif isinstance(action, EpochEnded):
+                self._post(action.record, action.record.delivery.old_epoch_ended)
             elif isinstance(action, ReplayLatest):
                 self._post(action.record, functools.partial(action.record.delivery.attach,
                                                             action.handle))  # fmt: skip

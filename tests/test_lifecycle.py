@@ -15,6 +15,7 @@ from alor_sync.errors import APIError, error_for_reply
 from alor_sync.events import SubscriptionState
 from alor_sync.lifecycle import (
     Action,
+    EpochEnded,
     Failed,
     GapOnReconnect,
     Healthy,
@@ -215,7 +216,8 @@ def test_a_renewal_expects_both_replies_before_its_first_is_read() -> None:
     (r,) = active(m, "a")
     out = m.renew(r, T1, "renewing after a gap")
     assert sends(out) == [("a", UNSUB, T1), ("a", SUB, T1)]
-    assert states(m.reply("a", 200, None, T1, 1.0)) == []  # the unsubscribe half
+    # The unsubscribe half: no state change, but the old subscription's frames are over.
+    assert m.reply("a", 200, None, T1, 1.0) == [EpochEnded(r)]
     assert r.state is PENDING
     assert states(m.reply("a", 200, None, T1, 1.1)) == [("a", ACTIVE)]
     assert m.renew(r, T1, "again") != [] and m.renew(r, T1, "overlapping") == []

@@ -133,10 +133,12 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
     before_disconnects = run.disconnect_count("ws")
     expected = run.errors.frame_errors()
     sent: list[str] = []
-    for _ in range(rng.randint(3, 8)):
+    count = rng.randint(3, 8)
+    for n in range(count):
         key = rng.choice(sorted(run.live))
         live = run.live[key]
-        kind = rng.choice(_MALFORMED_KINDS)
+        # The first is one that must reach on_error, so that even one round proves it does.
+        kind = rng.choice(_MALFORMED_ERRORS if n == 0 else _MALFORMED_KINDS)
         try:
             run.emu.faults.send_malformed(live.handle.guid, kind)  # type: ignore[arg-type]
         except InvalidArgumentError:
@@ -157,18 +159,23 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
 
 
 def slow_callbacks(run: ChaosRun, rng: random.Random) -> str:
-    """Every callback slow while one event stream is flooded: its bounded queue must overflow
-    into a gap notice and a renewal, never into memory growth or a silent drop."""
-    key = "trades-SBER/raw"
+    """Every callback slow while one event stream is flooded and the market prints a burst of
+    real trades: bounded queues must overflow into gap notices and renewals, never into memory
+    growth or a silent drop, and the trade streams' replays must heal or report what they lost.
+    (A flood repeats one frame, which a trade stream drops as a duplicate, so the flood goes to
+    positions.)"""
+    key = "positions/raw"
     guid = run.live[key].handle.guid
     run.slow.set()
     try:
         sent = run.emu.blast(guid, rng.randint(2000, 4000), timeout=WAIT)
     except InvalidArgumentError:
         sent = 0
+    steps = rng.randint(300, 900)
+    run.emu.tick(steps)
     run.hold(0.3)
     run.slow.clear()
-    return f"slow callbacks, {sent} frames flooded into {key}"
+    return f"slow callbacks, {sent} frames flooded into {key}, {steps} market steps at once"
 
 
 def flood(run: ChaosRun, rng: random.Random) -> str:

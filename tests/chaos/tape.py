@@ -35,7 +35,9 @@ class TapeRecord:
 
     def trade(self, payload: Any) -> None:
         trade_id = payload.get("id") if isinstance(payload, dict) else payload.id
-        if isinstance(trade_id, int | str):  # an injected frame of the wrong shape: not a trade
+        if isinstance(trade_id, str) and trade_id.isdigit():
+            trade_id = int(trade_id)
+        if isinstance(trade_id, int):  # anything else is an injected frame, not a trade
             self.events.append(("id", trade_id))
 
     def gap(self, notice: GapNotice) -> None:
@@ -62,7 +64,7 @@ class TapeRecord:
             seen.add(value)
             if tape is None:
                 continue
-            n = position.get(int(value))
+            n = position.get(value)
             if n is None:
                 found.append(f"{self.label}: trade {value} is not on the {self.symbol} tape")
                 continue
