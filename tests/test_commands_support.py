@@ -66,7 +66,7 @@ class StreamWatcher:
             message = json.loads(text)
             with self._changed:
                 if "data" in message:
-                    self.payloads.append(message["data"])
+                    self.payloads.append(_enums_folded(message["data"]))
                 elif message.get("httpCode") == 200:
                     self._confirmed = True
                 self._changed.notify_all()
@@ -88,6 +88,16 @@ class StreamWatcher:
         self._ws.abort()
         self._thread.join(WAIT)
         self._ws.shutdown()
+
+
+# Production writes enum values in any casing (reference 2.6); the tests compare them lowercase.
+_ENUM_KEYS = ("side", "status", "type", "timeInForce", "condition")
+
+
+def _enums_folded(payload: Payload) -> Payload:
+    return {
+        k: v.lower() if k in _ENUM_KEYS and isinstance(v, str) else v for k, v in payload.items()
+    }
 
 
 class Harness:

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from alor_sync.cli import book, demo, order, stream, token
+from alor_sync.cli import book, demo, order, record, stream, token
 from alor_sync.cli.connect import ENV_VAR
 from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import CliError, CliParser, UsageError, connection_options
@@ -40,6 +40,7 @@ examples:
   alor-sync book SBER                             live order book of the real market
   alor-sync token                                 check credentials (login, portfolios)
   alor-sync order limit buy SBER 1 --price 250 --portfolio D39004
+  alor-sync record quotes SBER --out sber.jsonl.gz   record a session for the emulator to replay
 
 credentials: $ALOR_REFRESH_TOKEN or --refresh-token-file PATH (never needed with --emulator).
 endpoints: --env prod (default) or dev, or --ws-url/--cws-url/--oauth-url.
@@ -70,6 +71,7 @@ def build_parser() -> CliParser:
     book.add_parser(commands, parents)
     token.add_parser(commands, parents)
     order.add_parser(commands, parents)
+    record.add_parser(commands, parents)
     return parser
 
 

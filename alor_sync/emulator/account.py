@@ -178,6 +178,7 @@ class Account:
         clock: Callable[[], float] = time.time,
         seed: int = 0,
         setup: AccountSetup = DEFAULT_SETUP,
+        big_ids: bool = False,
     ) -> None:
         self._market = market
         self._clock = clock
@@ -191,8 +192,9 @@ class Account:
             for p in setup.portfolios
         }
         self._desk = TradingDesk(
-            market, self._ledgers, clock=clock, rng=random.Random(seed), emit=self._emit
-        )
+            market, self._ledgers, clock=clock, rng=random.Random(seed), emit=self._emit,
+            big_ids=big_ids,
+        )  # fmt: skip
         self._open_session()
 
     def _open_session(self) -> None:

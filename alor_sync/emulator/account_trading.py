@@ -74,13 +74,14 @@ class TradingDesk:
         clock: Callable[[], float],
         rng: random.Random,
         emit: Emit,
+        big_ids: bool = False,
     ) -> None:
         self._market = market
         self._ledgers = ledgers
         self._clock = clock
         self._rng = rng
         self._emit = emit
-        self.orders = AccountOrders()
+        self.orders = AccountOrders(big_ids=big_ids)
         self._funds = Funds(market, self.orders, ledgers)
         self.touched: dict[InstrumentKey, None] = {}  # ordered set, drained by the account
         self.trades: dict[LedgerKey, list[TradeRecord]] = {key: [] for key in ledgers}

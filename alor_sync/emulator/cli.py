@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Sequence
 
+from alor_sync.emulator.catalogue import catalogue_lines
 from alor_sync.emulator.config import EmulatorConfig
 from alor_sync.emulator.emulator import Emulator
+from alor_sync.emulator.profile import PROFILES
 from alor_sync.errors import InvalidArgumentError
 
 __all__ = ["build_parser", "main"]
@@ -31,12 +33,28 @@ def build_parser(prog: str = "alor-sync emulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run a local ALOR-compatible server with a simulated market.",
-    )
+        epilog="it serves:\n  " + "\n  ".join(catalogue_lines())
+        + "\n\nor, with --replay FILE, the streams of a recording ('alor-sync record').",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     add("--port", type=int, default=8765, help="TCP port (0 picks a free one; default 8765)")
     add("--seed", type=int, default=0, help="seed of the simulated market (default 0)")
-    add("--speed", type=float, default=10.0, help="market ticks per second (0 = frozen market)")
+    add(
+        "--speed",
+        type=float,
+        default=10.0,
+        help="market ticks per second (0 = frozen market); with --replay the playback rate "
+        "(1 = as recorded, inf = at once)",
+    )
+    add(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="production",
+        help="production (default: 19-digit ids, 272.00, nulls, split frames...) or polite",
+    )
+    add("--replay", metavar="FILE", help="serve this recording as the market")
     add("--certfile", help="TLS certificate (PEM); with --keyfile serves wss://")
     add("--keyfile", help="TLS private key (PEM)")
     add("--reject-plain-ws", action="store_true", help="answer plain ws:// upgrades with 406")
@@ -71,6 +89,8 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         max_backlog=args.max_backlog,
         ack_first=args.ack_first,
         stamp_sequence=args.stamp_sequence,
+        profile=args.profile,
+        replay=args.replay,
     )
 
 
@@ -92,6 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  cws:           {emulator.cws_url}")
         print(f"  refresh:       POST {emulator.oauth_url}")
         print(f"  refresh token: {emulator.refresh_token}")
+        print(f"  profile:       {emulator.config.profile.name}")
+        if args.replay:
+            print(f"  replaying:     {args.replay} at speed {args.speed:g}")
+            for stream in emulator.replayed_streams():
+                print(f"    {stream.opcode} {stream.exchange}:{stream.key} ({stream.format})")
+        else:
+            for line in catalogue_lines():
+                print(f"  {line}")
         print("Press Ctrl+C to stop.", flush=True)
         while not stop.wait(3600):
             pass

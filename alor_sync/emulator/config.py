@@ -13,6 +13,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from alor_sync.emulator.profile import PRODUCTION, Profile, resolve_profile
 from alor_sync.errors import InvalidArgumentError
 
 __all__ = ["Clock", "EmulatorConfig", "ManualClock"]
@@ -84,7 +86,14 @@ class EmulatorConfig:
         ``token_ttl`` (seconds) of issued JWTs; ``ack_first`` sends the confirmation before the
         snapshot (production sends the snapshot first); ``stamp_sequence`` adds ``"seq":n`` to every
         data frame and to its ``data`` object (changes the wire, off by default); ``conflation``
-        honours ``frequency``.
+        honours ``frequency``. ``profile`` is how production-like the server misbehaves:
+        ``"production"`` (the default: 19-digit ids, ``272.00``-style decimals, extra fields,
+        other enum casings, nulls, fragmented frames, data before confirmations, closes on its
+        own) or ``"polite"`` (none of that), or a :class:`~alor_sync.emulator.profile.Profile`.
+    Replay:
+        ``replay`` is a recording (``alor-sync record``) to serve as the market: subscriptions to
+        its streams get the recorded payloads, ``speed`` times as fast as they were received
+        (``float("inf")``: at once; 0: only ``Emulator.tick(n)`` releases them, n frames).
     Limits:
         ``max_connections`` (per user; the 11th handshake gets HTTP 429), ``max_subscriptions``
         (per connection; one more gets a 429 confirmation), ``max_backlog`` (unsent frames of one
@@ -105,6 +114,8 @@ class EmulatorConfig:
     ack_first: bool = False
     stamp_sequence: bool = False
     conflation: bool = True
+    profile: Profile = attrs.field(default=PRODUCTION, converter=resolve_profile)
+    replay: str | os.PathLike[str] | None = None
     compression: bool = True
     max_connections: int = attrs.field(default=10, validator=_positive)
     max_subscriptions: int = attrs.field(default=5000, validator=_positive)

@@ -16,14 +16,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from websockets.sync.server import ServerConnection
 
-__all__ = ["AbortMode", "EmulatorConnection"]
+__all__ = ["AbortMode", "EmulatorConnection", "Splitter"]
 
 AbortMode = Literal["eof", "reset"]
+Splitter = Callable[[bytes], list[bytes] | None]
 
 
 class EmulatorConnection(ServerConnection):
@@ -58,14 +59,24 @@ class EmulatorConnection(ServerConnection):
             self.socket.settimeout(self.close_deadline.timeout())
         self.socket.sendall(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
-    def send_texts(self, frames: Iterable[bytes]) -> None:
+    def send_texts(self, frames: Iterable[bytes], split: Splitter | None = None) -> None:
         """Send already UTF-8 encoded JSON texts as text frames, flushed with one write.
 
+        ``split`` may cut a text into parts: it then goes out as a text frame without FIN and
+        continuation frames (RFC 6455 section 5.4), as production may send it.
         Raises websockets' ``ConnectionClosed`` when the connection is not open.
         """
+        protocol = self.protocol
         with self.send_context():
             for frame in frames:
-                self.protocol.send_text(frame)
+                parts = None if split is None else split(frame)
+                if parts is None:
+                    protocol.send_text(frame)
+                    continue
+                protocol.send_text(parts[0], fin=False)
+                for part in parts[1:-1]:
+                    protocol.send_continuation(part, fin=False)
+                protocol.send_continuation(parts[-1], fin=True)
 
     def send_binary_frame(self, payload: bytes) -> None:
         """Send one binary frame (production never does; a fault may)."""

@@ -22,6 +22,7 @@ from alor_sync.emulator.faults import Faults
 from alor_sync.emulator.frames import HANDLED, confirmation
 from alor_sync.emulator.hub import Hub
 from alor_sync.emulator.jwt import TokenClaims, TokenIssuer
+from alor_sync.emulator.liberties import PayloadLiberties
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
 from alor_sync.emulator.ws_session import INVALID_TOKEN, MISSING_TOKEN, reply_with_faults
@@ -50,8 +51,10 @@ class CwsSession:
         timer: Timer,
         outbox: Outbox,
         clock: Clock,
+        liberties: PayloadLiberties | None = None,
     ) -> None:
         self._hub = hub
+        self._liberties = liberties
         self._tokens = tokens
         self._faults = faults
         self._timer = timer
@@ -135,11 +138,15 @@ class CwsSession:
             return
         reply = self._hub.execute(opcode, msg)
         frame = confirmation(guid, reply.http_code, reply.message, reply.order_number)
-        reply_with_faults(self._outbox, self._faults, self._timer, "command", opcode, frame)
+        self._send(frame, "command", opcode)
 
     def _reply(self, guid: str, family: str, opcode: str, code: int, message: str) -> None:
-        frame = confirmation(guid, code, message)
-        reply_with_faults(self._outbox, self._faults, self._timer, family, opcode, frame)
+        self._send(confirmation(guid, code, message), family, opcode)
+
+    def _send(self, frame: bytes, family: str, opcode: str) -> None:
+        reply_with_faults(
+            self._outbox, self._faults, self._timer, family, opcode, frame, self._liberties
+        )
 
 
 def _portfolio(msg: dict[str, Any]) -> str | None:

@@ -32,15 +32,19 @@ from alor_sync.emulator.frames import (
 )
 from alor_sync.emulator.hub import AccountEncoder, AccountLike, Hub, StreamSub
 from alor_sync.emulator.jwt import TokenIssuer
+from alor_sync.emulator.liberties import PayloadLiberties
 from alor_sync.emulator.live import LiveConnection, Session
 from alor_sync.emulator.market import Market
 from alor_sync.emulator.outbox import Outbox
+from alor_sync.emulator.replay import ReplayMarket
+from alor_sync.emulator.rest import RestApi
 from alor_sync.emulator.server import EmulatorServer
 from alor_sync.emulator.stats import ConnectionInfo, EmulatorStatistics
 from alor_sync.emulator.timer import Ticker, Timer
 from alor_sync.emulator.venue import InstrumentInfo, MarketView
 from alor_sync.emulator.ws_session import WsOptions, WsSession
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.recording import RecordedStream, read_recording
 
 __all__ = ["AccountFactory", "Emulator"]
 
@@ -51,6 +55,13 @@ def _default_account(market: MarketView, clock: Callable[[], float], seed: int) 
     from alor_sync.emulator.account import Account  # imported late: written alongside
 
     account: AccountLike = Account(market, clock=clock, seed=seed)
+    return account
+
+
+def _big_ids_account(market: MarketView, clock: Callable[[], float], seed: int) -> AccountLike:
+    from alor_sync.emulator.account import Account
+
+    account: AccountLike = Account(market, clock=clock, seed=seed, big_ids=True)
     return account
 
 
@@ -82,10 +93,15 @@ class Emulator:
         except TypeError as exc:
             raise InvalidArgumentError(f"unknown emulator setting: {exc}") from None
         cfg = self.config
+        # Read (and validate) a recording before anything opens a socket.
+        recording = None if cfg.replay is None else read_recording(cfg.replay)
         self.faults = Faults()
         self._timer = Timer()
-        self._market = Market(seed=cfg.seed, clock=cfg.clock)
-        account = (account_factory or _default_account)(self._market, cfg.clock, cfg.seed)
+        profile = cfg.profile
+        self._liberties = PayloadLiberties(profile, cfg.seed) if profile.takes_liberties else None
+        self._market = Market(seed=cfg.seed, clock=cfg.clock, big_ids=profile.big_ids)
+        factory = account_factory or (_big_ids_account if profile.big_ids else _default_account)
+        account = factory(self._market, cfg.clock, cfg.seed)
         self._hub = Hub(self._market, account, account_encoder or _default_encoder(), self._timer)
         self.refresh_token = cfg.refresh_token or secrets.token_hex(24)
         self._tokens = TokenIssuer(cfg.clock, cfg.token_ttl, account.jwt_claims())
@@ -97,9 +113,22 @@ class Emulator:
             sessions=self._new_session,
             refresh_token=self.refresh_token,
             issue_token=self.issue_token,
+            rest=RestApi(
+                self._market,
+                self._hub.lock,
+                cfg.clock,
+                lambda t: self._tokens.verify(t) is not None,
+            ).answer,
         )
         self.faults.attach(self._server)
-        self._ticker = Ticker(cfg.speed, self._hub.tick) if cfg.speed > 0 else None
+        # A replayed recording is the market: the simulated one then stands still.
+        self._replay = (
+            None
+            if recording is None
+            else ReplayMarket(recording, speed=cfg.speed, lock=self._hub.lock)
+        )
+        ticking = cfg.speed > 0 and self._replay is None
+        self._ticker = Ticker(cfg.speed, self._hub.tick) if ticking else None
         self._state_lock = threading.Lock()
         self._started = self._stopped = False
 
@@ -115,6 +144,8 @@ class Emulator:
         self._server.start()
         if self._ticker is not None:
             self._ticker.start()
+        if self._replay is not None:
+            self._replay.start()
         return self
 
     def stop(self) -> None:
@@ -126,6 +157,8 @@ class Emulator:
             started = self._started
         if self._ticker is not None and started:
             self._ticker.close()
+        if self._replay is not None:
+            self._replay.close()
         self._server.stop()
         self._timer.close()
 
@@ -173,10 +206,25 @@ class Emulator:
     # -- market control --------------------------------------------------------------------------
 
     def tick(self, count: int = 1) -> None:
-        """Advance the market ``count`` steps now (deterministic with ``speed=0``)."""
+        """Advance the market ``count`` steps now (deterministic with ``speed=0``); when replaying
+        a recording, release its next ``count`` frames."""
         if count < 0:
             raise InvalidArgumentError(f"count must be >= 0, not {count!r}")
+        if self._replay is not None:
+            with self._hub.lock:
+                self._replay.advance(count)
+            return
         self._hub.tick(count)
+
+    def replayed_streams(self) -> tuple[RecordedStream, ...]:
+        """The streams of the recording being replayed (empty without ``replay=``)."""
+        return () if self._replay is None else self._replay.streams
+
+    def wait_replayed(self, timeout: float | None = 5.0) -> bool:
+        """Block until the replay (``replay=``) has released its last frame; False on timeout."""
+        if self._replay is None:
+            raise InvalidArgumentError("this emulator replays no recording (give replay=FILE)")
+        return self._replay.wait_done(timeout)
 
     def trade_tape(self, symbol: str, exchange: str = "MOEX") -> list[int]:
         """Every anonymous trade id printed for ``symbol`` since the start, in order (the tape
@@ -315,11 +363,12 @@ class Emulator:
         if path == "/cws":
             return CwsSession(
                 hub=self._hub, tokens=self._tokens, faults=self.faults, timer=self._timer,
-                outbox=outbox, clock=cfg.clock,
+                outbox=outbox, clock=cfg.clock, liberties=self._liberties,
             )  # fmt: skip
         options = WsOptions(
-            cfg.ack_first, cfg.stamp_sequence, cfg.conflation, cfg.max_subscriptions
-        )
+            cfg.ack_first, cfg.stamp_sequence, cfg.conflation, cfg.max_subscriptions,
+            self._liberties, self._replay,
+        )  # fmt: skip
         return WsSession(
             hub=self._hub, tokens=self._tokens, faults=self.faults, timer=self._timer,
             outbox=outbox, served=self._served, options=options,

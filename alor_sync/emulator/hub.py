@@ -31,6 +31,7 @@ from alor_sync.emulator.frames import (
     sequenced_payload,
     sequenced_suffix,
 )
+from alor_sync.emulator.liberties import PayloadLiberties
 from alor_sync.emulator.market import InstrumentState, Market, PublicTrade
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
@@ -39,6 +40,7 @@ from alor_sync.emulator.ws_requests import (
     ACCOUNT_OPCODES,
     AccountRequest,
     MarketRequest,
+    ReplayRequest,
     canonical_opcode,
 )
 from alor_sync.wire import Format, Opcode
@@ -94,9 +96,20 @@ class StreamSub:
     """One live subscription of one connection; mutated only under the venue lock."""
 
     def __init__(
-        self, guid: str, request: MarketRequest | AccountRequest, outbox: Outbox, *, stamp: bool
+        self,
+        guid: str,
+        request: MarketRequest | AccountRequest | ReplayRequest,
+        outbox: Outbox,
+        *,
+        stamp: bool,
+        liberties: PayloadLiberties | None = None,
     ) -> None:
         self.guid = guid
+        self.liberties = liberties
+        # The production profile may hold the confirmation back behind the first live frames:
+        # it is sent by ``release_confirmation`` after ``held_frames`` more frames (or sooner).
+        self.held_confirmation: Callable[[], None] | None = None
+        self.held_frames = 0
         self.request = request
         self.opcode = request.opcode
         self.fmt = request.fmt
@@ -117,12 +130,24 @@ class StreamSub:
         """Frame ``payload`` for this subscription and queue it."""
         self.last_payload = payload
         self.frames += 1
+        if self.liberties is not None:
+            payload = self.liberties.rewrite(self.opcode, self.fmt, payload)
         if self.seq < 0:
             self.outbox.push(DATA_PREFIX + payload + self.suffix)
         else:
             self.seq += 1
             stamped = sequenced_payload(payload, self.seq)
             self.outbox.push(DATA_PREFIX + stamped + sequenced_suffix(self.guid, self.seq))
+        if self.held_confirmation is not None:
+            self.held_frames -= 1
+            if self.held_frames <= 0:
+                self.release_confirmation()
+
+    def release_confirmation(self) -> None:
+        """Send a held-back confirmation now, if one is held (idempotent)."""
+        send, self.held_confirmation = self.held_confirmation, None
+        if send is not None:
+            send()
 
 
 class Hub:
@@ -156,6 +181,8 @@ class Hub:
             if not request.skip_history:
                 self._account_history(sub, request)
             return
+        if not isinstance(request, MarketRequest):
+            raise TypeError("a replayed stream is started by the replay, not by the hub")
         state = request.state
         if request.opcode == Opcode.ORDER_BOOK:
             self._add(("book", state.listing.key), sub)
@@ -190,6 +217,7 @@ class Hub:
 
     def unsubscribe(self, sub: StreamSub) -> None:
         """Stop every later frame of ``sub`` (a pending conflated flush included)."""
+        sub.release_confirmation()  # a confirmation never follows what ends its subscription
         sub.active = False
         subs = self._topics.get(sub.topic)
         if subs is not None:

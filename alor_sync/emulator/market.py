@@ -33,6 +33,7 @@ KEPT_LEVELS = 60  # per side; the widest book anyone may ask for is 50
 KEPT_TRADES = 5000  # AllTradesGetAndSubscribe depth maximum
 WARM_UP_STEPS = 40
 FIRST_TRADE_ID = 9_237_394_357
+FIRST_BIG_TRADE_ID = 2_022_426_556_961_456_082  # 19 digits, like the captured production id
 LIMIT_BAND = Decimal("0.10")  # priceMin / priceMax: +-10 % around the reference price
 
 
@@ -128,12 +129,18 @@ class Market:
     """The simulated market; implements :class:`~alor_sync.emulator.venue.MarketView`."""
 
     def __init__(
-        self, *, seed: int = 0, clock: Clock, listings: Sequence[Listing] | None = None
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock,
+        listings: Sequence[Listing] | None = None,
+        big_ids: bool = False,
     ) -> None:
         self._rng = random.Random(seed)
         self._clock = clock
         self._listener: MarketListener = _Silent()
-        self._next_trade_id = FIRST_TRADE_ID + seed % 1_000_000 * 1000
+        first = FIRST_BIG_TRADE_ID if big_ids else FIRST_TRADE_ID
+        self._next_trade_id = first + seed % 1_000_000 * 1000
         now = clock()
         self._states: dict[tuple[str, str], InstrumentState] = {}
         self._aliases: dict[tuple[str, str], InstrumentState] = {}

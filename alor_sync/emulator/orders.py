@@ -26,6 +26,8 @@ import attrs
 from alor_sync.emulator.venue import InstrumentInfo, Side
 
 __all__ = [
+    "FIRST_BIG_ORDER_NUMBER",
+    "FIRST_BIG_TRADE_NUMBER",
     "FIRST_ORDER_NUMBER",
     "FIRST_STOP_ORDER_NUMBER",
     "FIRST_TRADE_NUMBER",
@@ -59,6 +61,10 @@ StopDecision = Literal["wait", "trigger", "expire"]
 FIRST_ORDER_NUMBER = 18995978560
 FIRST_STOP_ORDER_NUMBER = 8939
 FIRST_TRADE_NUMBER = 4421925358
+# Production's exchange numbers have 19 digits, beyond the 2**53 a double holds exactly (the
+# production profile uses these; the values are ours).
+FIRST_BIG_ORDER_NUMBER = 1_899_597_856_012_345_678
+FIRST_BIG_TRADE_NUMBER = 2_022_426_556_961_456_082
 
 _ZERO = Decimal(0)
 _DAY = 86400.0
@@ -225,16 +231,21 @@ class AccountOrders:
     ``in`` tells whether an instrument concerns the account at all.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, big_ids: bool = False) -> None:
         self._orders: dict[str, OrderRecord] = {}
         self._stops: dict[str, StopOrderRecord] = {}
         self._working: dict[InstrumentKey, set[str]] = {}
         self._working_stops: dict[InstrumentKey, set[str]] = {}
         # stop id -> clock time since which its condition has held without a break
         self._holding_since: dict[str, float] = {}
-        self._order_numbers = itertools.count(FIRST_ORDER_NUMBER)
+        self._order_numbers = itertools.count(
+            FIRST_BIG_ORDER_NUMBER if big_ids else FIRST_ORDER_NUMBER
+        )
         self._stop_numbers = itertools.count(FIRST_STOP_ORDER_NUMBER)
-        self._trade_numbers = itertools.count(FIRST_TRADE_NUMBER)
+        # Own trades are numbered apart from the market's tape, so the two never collide.
+        self._trade_numbers = itertools.count(
+            FIRST_BIG_TRADE_NUMBER + 10**17 if big_ids else FIRST_TRADE_NUMBER
+        )
         self._next_deadline = math.inf
 
     # -- numbering ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ Rules of this module:
   flight). When it passes ``max_backlog`` the queue is discarded and the connection is closed with
   code 1008; if the close handshake cannot finish (the reader is stuck) the TCP connection is cut.
 * ``push`` may be called from any thread, including inside the venue lock: it only appends and
-  notifies.
+  notifies (or, when the production profile's drop plan says so, ends the connection).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from collections.abc import Callable
 
 from websockets.exceptions import ConnectionClosed
 
-from alor_sync.emulator.connection import EmulatorConnection
+from alor_sync.emulator.connection import EmulatorConnection, Splitter
+from alor_sync.emulator.frames import DATA_PREFIX
+from alor_sync.emulator.liberties import DropPlan
 
 __all__ = ["BinaryFrame", "Outbox"]
 
@@ -56,8 +58,13 @@ class Outbox:
         number: int,
         max_backlog: int,
         on_overflow: Callable[[], None],
+        split: Splitter | None = None,
+        drops: DropPlan | None = None,
     ) -> None:
         self._conn = conn
+        self._split = split
+        self._drops = drops
+        self._data_frames = 0
         self._max_backlog = max_backlog
         self._batch = max(1, min(BATCH, max_backlog // 10))
         self._on_overflow = on_overflow
@@ -86,7 +93,7 @@ class Outbox:
 
     def push(self, frame: bytes) -> bool:
         """Queue one frame; any thread. False (frame dropped) once the connection is closing."""
-        overflow = False
+        overflow = dropping = False
         with self._lock:
             if self._closing:
                 self.frames_dropped += 1
@@ -95,11 +102,26 @@ class Outbox:
             if len(self._queue) + self._inflight > self._max_backlog:
                 overflow = self._start_closing(OVERFLOW_CODE, OVERFLOW_REASON)
                 self.overflowed = True
+            elif self._drops is not None and frame.startswith(DATA_PREFIX):
+                self._data_frames += 1
+                dropping = self._data_frames >= self._drops.after_frames
             self._has_items.notify()
         if overflow:
             logger.info("emulator dropping a slow reader (backlog over %d)", self._max_backlog)
             self._on_overflow()
+        if dropping:
+            self._drop()
         return not overflow
+
+    def _drop(self) -> None:
+        """End the connection on the server's own initiative (the production profile)."""
+        assert self._drops is not None
+        mode, code, reason = self._drops.how
+        logger.info("emulator ending a connection on its own (%s %d)", mode, code)
+        if mode == "close":
+            self.close(code, reason)
+        else:
+            self._conn.abort("reset")
 
     def close(self, code: int, reason: str) -> None:
         """Discard what is queued and close the connection with a close frame; any thread."""
@@ -190,16 +212,17 @@ class Outbox:
         if conn.frozen:
             return 0, False
         texts: list[bytes] = []
+        split = self._split
         for index, item in enumerate(batch):
             if isinstance(item, _Close):
-                conn.send_texts(texts)
+                conn.send_texts(texts, split)
                 conn.close(item.code, item.reason)
                 return index, True
             if type(item) is BinaryFrame:
-                conn.send_texts(texts)
+                conn.send_texts(texts, split)
                 conn.send_binary_frame(item)
                 texts = []
             else:
                 texts.append(item)
-        conn.send_texts(texts)
+        conn.send_texts(texts, split)
         return len(batch), False

@@ -5,6 +5,8 @@ Rules of this module:
 * Threads: ``alor-sync-emulator-accept`` accepts; each connection gets ``alor-sync-emulator-conn-N``
   (TLS, HTTP head, handshake, then the request loop), ``alor-sync-emulator-send-N`` (its outbox)
   and websockets' reader, renamed ``alor-sync-emulator-recv-N``. ``stop()`` joins all of them.
+* ``/md/v2/...`` (the REST calls of ``rest.py``) is answered like ``/refresh``: one response,
+  then the connection closes.
 * Admission happens before websockets sees a request: unknown path 404, plain ``ws://`` with the
   406 switch 406, refused after a restart 503, over the connection limit 429 (our invention).
 * The server knows nothing of subscriptions or orders: a session object per connection does.
@@ -32,6 +34,7 @@ from alor_sync.emulator.config import EmulatorConfig
 from alor_sync.emulator.connection import EmulatorConnection
 from alor_sync.emulator.faults import Faults
 from alor_sync.emulator.http_front import HttpRequest, read_request, refresh, respond
+from alor_sync.emulator.liberties import DropPlan, FrameSplitter
 from alor_sync.emulator.live import LiveConnection, Session, SessionFactory
 from alor_sync.emulator.outbox import Outbox
 from alor_sync.emulator.timer import Timer
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 _ws_logger = logging.getLogger("alor_sync.emulator.websockets")
 
 WS_PATHS = ("/ws", "/cws")
+REST_PREFIX = "/md/v2/"
+RestHandler = Callable[[str, str, dict[str, str]], tuple[int, bytes]]
 SERVER_HEADER = "alor-sync-emulator"
 MAX_REQUEST_BYTES = 1 << 20
 
@@ -65,8 +70,10 @@ class EmulatorServer:
         sessions: SessionFactory,
         refresh_token: str,
         issue_token: Callable[[list[str] | None], str],
+        rest: RestHandler | None = None,
     ) -> None:
         self._config = config
+        self._rest = rest
         self._timer = timer
         self._faults = faults
         self._sessions = sessions
@@ -226,6 +233,10 @@ class EmulatorServer:
             with self._lock:
                 self.counters["refreshes" if issued else "refresh_refusals"] += 1
             return
+        if path.startswith(REST_PREFIX) and self._rest is not None:
+            status, body = self._rest(request.method, request.target, request.headers)
+            respond(sock, status, body, "application/json; charset=utf-8")
+            return
         if path not in WS_PATHS:
             respond(sock, 404, f"No such endpoint: {path}\n")
             return
@@ -306,11 +317,15 @@ class EmulatorServer:
 
     def _converse(self, conn: EmulatorConnection, path: str, number: int) -> None:
         """Register the connection, serve its requests until it ends, unregister it."""
+        profile, seed = self._config.profile, self._config.seed
+        splitter = FrameSplitter(profile.fragmented, seed, number) if profile.fragmented else None
         outbox = Outbox(
             conn,
             number=number,
             max_backlog=self._config.max_backlog,
             on_overflow=lambda: self._slow_reader(conn),
+            split=None if splitter is None else splitter.split,
+            drops=DropPlan(profile.drop_rate, seed, number) if profile.drop_rate else None,
         )
         session = self._sessions(path, outbox)
         live = LiveConnection(number, path, conn, outbox, session)

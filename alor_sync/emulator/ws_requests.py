@@ -27,7 +27,9 @@ __all__ = [
     "AccountRequest",
     "MarketRequest",
     "Rejected",
+    "ReplayRequest",
     "canonical_opcode",
+    "parse_replay_subscription",
     "parse_subscription",
 ]
 
@@ -99,6 +101,16 @@ class AccountRequest:
     fmt: Format
     skip_history: bool
     order_statuses: tuple[str, ...] | None
+
+
+@attrs.frozen
+class ReplayRequest:
+    """A subscription to a stream of a recording being replayed (``replay.py``)."""
+
+    opcode: str
+    key: str  # the symbol or the portfolio
+    exchange: str
+    fmt: Format
 
 
 def canonical_opcode(opcode: str) -> str | None:
@@ -256,3 +268,13 @@ def parse_subscription(
     if opcode in ACCOUNT_OPCODES:
         return _account(msg, opcode, served, allowed_portfolios)
     return _market(msg, opcode, lookup, conflation)
+
+
+def parse_replay_subscription(msg: Mapping[str, Any], opcode: str) -> ReplayRequest:
+    """Check a subscription to be served from a recording: only what names the stream matters
+    (a recorded instrument need not be one the simulated market lists)."""
+    field = "portfolio" if opcode in ACCOUNT_OPCODES else "code"
+    key = msg.get(field)
+    if not isinstance(key, str) or not key:
+        raise _missing(field)
+    return ReplayRequest(opcode, key, _exchange(msg), _format(msg))

@@ -14,7 +14,7 @@ Rules of this module:
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import attrs
@@ -24,9 +24,19 @@ from alor_sync.emulator.faults import Faults
 from alor_sync.emulator.frames import HANDLED, confirmation
 from alor_sync.emulator.hub import Hub, StreamSub
 from alor_sync.emulator.jwt import TokenClaims, TokenIssuer
+from alor_sync.emulator.liberties import PayloadLiberties, confirmation_extra
 from alor_sync.emulator.outbox import Outbox
+from alor_sync.emulator.replay import ReplayMarket
 from alor_sync.emulator.timer import Timer
-from alor_sync.emulator.ws_requests import Rejected, canonical_opcode, parse_subscription
+from alor_sync.emulator.ws_requests import (
+    AccountRequest,
+    MarketRequest,
+    Rejected,
+    ReplayRequest,
+    canonical_opcode,
+    parse_replay_subscription,
+    parse_subscription,
+)
 
 __all__ = ["WsOptions", "WsSession", "reply_with_faults"]
 
@@ -44,12 +54,26 @@ class WsOptions:
     stamp_sequence: bool
     conflation: bool
     max_subscriptions: int
+    liberties: PayloadLiberties | None = None
+    replay: ReplayMarket | None = None  # serve a recording instead of the simulated market
+    hold_seconds: float = 0.2  # the longest a confirmation waits behind live frames
 
 
 def reply_with_faults(
-    outbox: Outbox, faults: Faults, timer: Timer, family: str, opcode: str, frame: bytes
+    outbox: Outbox,
+    faults: Faults,
+    timer: Timer,
+    family: str,
+    opcode: str,
+    frame: bytes,
+    liberties: PayloadLiberties | None = None,
 ) -> None:
-    """Queue a confirmation, unless a fault says to drop or delay confirmations of this kind."""
+    """Queue a confirmation, unless a fault says to drop or delay confirmations of this kind.
+
+    With ``liberties`` (the production profile) it may carry a field no schema mentions.
+    """
+    if liberties is not None and liberties.confirm_extra():
+        frame = confirmation_extra(frame)
     policy = faults.confirmation_policy(family, opcode)
     if policy is None:
         outbox.push(frame)
@@ -118,7 +142,7 @@ class WsSession:
             self._subscribe(msg, guid_text, opcode, claims)
 
     def close(self) -> None:
-        """The connection is gone: drop every subscription."""
+        """The connection is gone: drop every subscription (held confirmations are sent)."""
         with self._hub.lock:
             for sub in self.subscriptions.values():
                 self._hub.unsubscribe(sub)
@@ -132,8 +156,15 @@ class WsSession:
             return None
         claims = None if self._faults.tokens_rejected() else self._tokens.verify(token)
         if claims is None:
-            self._reply(self._faults.rejection_guid(guid), family, opcode, 401, INVALID_TOKEN)
+            self._reply(self._rejection_guid(guid), family, opcode, 401, INVALID_TOKEN)
         return claims
+
+    def _rejection_guid(self, guid: str) -> str:
+        """The ``requestGuid`` of a 401: empty when the fault or the production profile says so."""
+        liberties = self._options.liberties
+        if liberties is not None and liberties.empty_rejection_guid():
+            return ""
+        return self._faults.rejection_guid(guid)
 
     def _ping(self, msg: dict[str, Any], guid: str) -> None:
         if msg.get("confirm") is not False:
@@ -153,18 +184,14 @@ class WsSession:
             self._reply(guid, "subscribe", opcode, 400, f"Unknown opcode {opcode!r}")
             return
         try:
-            request = parse_subscription(
-                msg,
-                canonical,
-                lookup=self._hub.market.lookup,
-                served=self._served,
-                allowed_portfolios=claims.portfolios,
-                conflation=self._options.conflation,
-            )
+            request, start = self._parse(msg, canonical, claims)
         except Rejected as rejected:
             self._reply(guid, "subscribe", canonical, rejected.http_code, rejected.message)
             return
-        sub = StreamSub(guid, request, self._outbox, stamp=self._options.stamp_sequence)
+        options = self._options
+        sub = StreamSub(
+            guid, request, self._outbox, stamp=options.stamp_sequence, liberties=options.liberties
+        )
         with self._hub.lock:
             old = self.subscriptions.pop(guid, None)
             if old is not None:
@@ -178,12 +205,50 @@ class WsSession:
                 )  # fmt: skip
                 return
             self.subscriptions[guid] = sub
-            if self._options.ack_first:
+            if options.ack_first:
                 self._reply(guid, "subscribe", canonical, 200, HANDLED)
-            self._hub.subscribe(sub)
-            if not self._options.ack_first:
-                self._reply(guid, "subscribe", canonical, 200, HANDLED)
+            start(sub)
+            if not options.ack_first:
+                self._confirm_subscription(sub, canonical)
+
+    def _parse(
+        self, msg: dict[str, Any], canonical: str, claims: TokenClaims
+    ) -> tuple[MarketRequest | AccountRequest | ReplayRequest, Callable[[StreamSub], None]]:
+        """The checked request, and what starts it (to be called with the venue lock held)."""
+        replay = self._options.replay
+        if replay is not None:
+            recorded = parse_replay_subscription(msg, canonical)
+            stream = replay.stream_of(recorded)
+            return recorded, lambda sub: replay.subscribe(sub, stream)
+        request = parse_subscription(
+            msg,
+            canonical,
+            lookup=self._hub.market.lookup,
+            served=self._served,
+            allowed_portfolios=claims.portfolios,
+            conflation=self._options.conflation,
+        )
+        return request, self._hub.subscribe
+
+    def _confirm_subscription(self, sub: StreamSub, opcode: str) -> None:
+        """Confirm now, or (production profile) after the next live frames (venue lock held)."""
+        liberties = self._options.liberties
+        held = 0 if liberties is None else liberties.hold_confirmation()
+        if not held:
+            self._reply(sub.guid, "subscribe", opcode, 200, HANDLED)
+            return
+        sub.held_frames = held
+        sub.held_confirmation = lambda: self._reply(sub.guid, "subscribe", opcode, 200, HANDLED)
+
+        def release() -> None:
+            with self._hub.lock:
+                sub.release_confirmation()
+
+        # Quiet streams (no live frame for a while) are still confirmed, a little late.
+        self._timer.call_later(self._options.hold_seconds, release)
 
     def _reply(self, guid: str, family: str, opcode: str, code: int, message: str) -> None:
         frame = confirmation(guid, code, message)
-        reply_with_faults(self._outbox, self._faults, self._timer, family, opcode, frame)
+        reply_with_faults(
+            self._outbox, self._faults, self._timer, family, opcode, frame, self._options.liberties
+        )

@@ -18,6 +18,7 @@ from typing import Any
 import websocket
 
 TIMEOUT = 5.0
+REPLY_KEYS = ("requestGuid", "httpCode", "message", "orderNumber")
 
 
 class Peer:
@@ -43,6 +44,11 @@ class Peer:
         frame = json.loads(self.recv_raw(timeout))
         assert isinstance(frame, dict)
         return frame
+
+    def reply(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next frame with only the keys the reference documents for replies: production
+        may add others (the emulator's production profile does), which a client ignores."""
+        return {k: v for k, v in self.recv(timeout).items() if k in REPLY_KEYS}
 
     def recv_frame(self, timeout: float = TIMEOUT) -> tuple[int, bytes]:
         """(opcode, payload) of the next frame, control frames included."""

@@ -106,7 +106,9 @@ def test_reject_tokens_for_a_while(emu: Emulator, peer: Peer) -> None:
     token = emu.issue_token()
     emu.faults.reject_tokens()
     peer.send(**BOOK, guid="g", token=token)
-    assert peer.recv() == {"requestGuid": "g", "httpCode": 401, "message": "Invalid JWT token!"}
+    reply = peer.recv()  # production may add fields, and may not echo the guid of a 401
+    assert (reply["httpCode"], reply["message"]) == (401, "Invalid JWT token!")
+    assert reply["requestGuid"] in ("g", "")
     with connect(emu.cws_url) as cws:
         cws.send(opcode="authorize", guid="a", token=token)
         assert cws.recv()["httpCode"] == 401

@@ -10,7 +10,14 @@ from pathlib import Path
 import alor_sync.emulator
 
 EMULATOR_DIR = Path(alor_sync.emulator.__file__).parent
-ALLOWED_ALOR_SYNC = ("alor_sync.wire", "alor_sync.errors", "alor_sync.emulator")
+# alor_sync.recording (the file format of record/replay) is shared by design: it imports neither
+# side (checked below).
+ALLOWED_ALOR_SYNC = (
+    "alor_sync.wire",
+    "alor_sync.errors",
+    "alor_sync.emulator",
+    "alor_sync.recording",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -32,6 +39,12 @@ def test_emulator_modules_import_no_client_code() -> None:
         and not module.startswith(ALLOWED_ALOR_SYNC)
     }
     assert not offenders
+
+
+def test_the_recording_format_imports_neither_side() -> None:
+    path = EMULATOR_DIR.parent / "recording.py"
+    own = {m for m in imported_modules(path) if m.startswith("alor_sync")}
+    assert own == {"alor_sync.errors"}
 
 
 def test_importing_the_package_does_not_import_websockets() -> None:

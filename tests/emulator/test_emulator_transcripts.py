@@ -18,9 +18,11 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+# The exact replies and shapes of the reference are checked on the polite profile; the
+# production profile's liberties are checked against these in test_emulator_profile.py.
 @pytest.fixture
 def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(speed=0, clock=clock) as emulator:
+    with Emulator(speed=0, clock=clock, profile="polite") as emulator:
         emulator.set_book(
             "MOEX",
             "SBER",
