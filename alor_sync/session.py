@@ -24,7 +24,7 @@ from typing import Any
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.converter import decoder_for
+from alor_sync.converter import decoder_for, frame_decoder_for
 from alor_sync.dispatcher import Dispatcher, Gap, OverflowPolicy, Route
 from alor_sync.errors import (
     AlorError,
@@ -82,18 +82,20 @@ class _StreamCalls:
     a subscription, which matters at 5,000 of them.
     """
 
-    __slots__ = ("_handles", "_session", "_stream", "_to_model")
+    __slots__ = ("_frame_to_model", "_handles", "_session", "_stream", "_to_model")
 
     def __init__(
         self,
         session: DataSession,
         stream: ServerStream,
         to_model: Callable[[dict[str, Any]], Any] | None,
+        frame_to_model: Callable[[str, str], Any] | None = None,
     ) -> None:
         self._session = session
         self._stream = stream
         self._handles = stream.handles
-        self._to_model = to_model
+        self._to_model = to_model  # a data dict parsed on the network thread -> model
+        self._frame_to_model = frame_to_model  # a frame routed unparsed -> model, in one pass
 
     def handle(self, item: Any) -> None:
         """Decode one item and run every handle's callback (each failure reported on its own).
@@ -101,16 +103,17 @@ class _StreamCalls:
         Items are frame texts routed unparsed by :meth:`DataSession.on_frame`, or ``data`` dicts
         parsed on the network thread; decoding here, not in a separate step, saves a call.
         """
-        if item.__class__ is dict:
-            data = item
-        else:
-            try:
-                data = data_payload(item, self._stream.guid)
-            except MalformedFrameError:
-                self._session._count_malformed()
-                raise
-        to_model = self._to_model
-        value = data if to_model is None else to_model(data)
+        to_model, frame_to_model = self._to_model, self._frame_to_model
+        try:
+            if item.__class__ is dict:
+                value = item if to_model is None else to_model(item)
+            elif frame_to_model is None:
+                value = data_payload(item, self._stream.guid)
+            else:
+                value = frame_to_model(item, self._stream.guid)
+        except MalformedFrameError:
+            self._session._count_malformed()
+            raise
         handles = self._handles
         if len(handles) == 1:
             handles[0].callback(value)
@@ -244,10 +247,11 @@ class DataSession:
     # ------------------------------------------------------------------ routing to callbacks
 
     def _add_route(self, stream: ServerStream) -> None:
-        to_model = (
-            None if stream.raw else decoder_for(stream.opcode, stream.format, exact=self._exact)
-        )
-        calls = _StreamCalls(self, stream, to_model)
+        to_model = frame_to_model = None
+        if not stream.raw:
+            to_model = decoder_for(stream.opcode, stream.format, exact=self._exact)
+            frame_to_model = frame_decoder_for(stream.opcode, stream.format, exact=self._exact)
+        calls = _StreamCalls(self, stream, to_model, frame_to_model)
         route = self._dispatcher.add_route(
             stream.guid,
             handler=calls.handle,
@@ -510,4 +514,3 @@ class DataSession:
     def new_guid() -> str:
         """A fresh subscription guid (any unique string is accepted by the server)."""
         return uuid.uuid4().hex
-
