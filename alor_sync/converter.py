@@ -11,6 +11,10 @@ Rules of this module:
   prices, ``strict`` keys); lenient decoding of the hot market-data streams (order book,
   quotes, all trades, bars) uses generated straight-line decoders instead, which cost about
   half as much per frame as cattrs' generic hooks.
+* Whole frames (:func:`frame_decoder_for`, what the workers use) go from bytes to model in one
+  pass through msgspec structs wherever the model is flat (every stream but instruments,
+  summaries, trades, orders and stop orders); whatever those structs do not take as it is goes
+  to the dict path above, so both give equal models and the same errors.
 * Whatever goes wrong while decoding leaves :func:`decode` and :func:`decoder_for` as
   :class:`~alor_sync.errors.DecodeError` with ``opcode`` and ``format`` set, never as a raw
   cattrs, ``KeyError`` or ``TypeError``.
