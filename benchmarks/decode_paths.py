@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import attrs  # noqa: E402
 import msgspec  # noqa: E402
 import orjson  # noqa: E402
 
@@ -71,7 +72,32 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
         found["attrs only: OrderBook + 2 BookSide from ready columns"] = lambda raw: OrderBook(
             BookSide(*sides), BookSide(*sides), 1, False, False, 2
         )
+        found["proposal: sides keep the level structs (no columns)"] = _levels_kept(one_pass)
     return found
+
+
+@attrs.frozen
+class _LevelsSide:
+    """What a book side would cost if it kept the decoded levels and made columns on demand."""
+
+    levels: list[Any]
+
+
+@attrs.frozen
+class _LazyBook:
+    bids: _LevelsSide
+    asks: _LevelsSide
+    timestamp_ms: int | None
+
+
+def _levels_kept(one_pass: Any) -> Candidate:
+    decode_frame = one_pass.__globals__["decode_frame"]
+
+    def decode(raw: bytes) -> Any:
+        data = decode_frame(raw).data  # struct field f<i> holds model field i: bids, asks, time
+        return _LazyBook(_LevelsSide(data.f0), _LevelsSide(data.f1), data.f2)
+
+    return decode
 
 
 def _struct_only(one_pass: Any) -> Candidate:
@@ -100,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             found = candidates(kind_name, exact)
             reference = found["general: orjson dict + generated decoder"]
             for name, fn in found.items():
-                if not name.startswith(("floor", "attrs")):
+                if not name.startswith(("floor", "attrs", "proposal")):
                     assert all(fn(raw) == reference(raw) for raw in frames), name
             runs: dict[str, list[float]] = {name: [] for name in found}
             for _ in range(args.repeats):
