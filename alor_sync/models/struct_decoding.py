@@ -136,6 +136,45 @@ def _side_expression(i: int, exact: bool, with_yields: bool) -> list[str]:
     return lines
 
 
+@attrs.frozen
+class _FieldCode:
+    """One model field in the generated decoder: its struct field, lines and constructor arg."""
+
+    struct_field: tuple[Any, ...] | None  # None: the format lacks it, the model default is used
+    lines: tuple[str, ...]
+    arg: str
+
+
+def _field_code(
+    i: int, attribute: Any, tp: Any, key: str | None, level_names: Names, *, exact: bool,
+    namespace: dict[str, Any],
+) -> _FieldCode:  # fmt: skip
+    """The code of model field ``i`` (struct field ``f{i}``, local ``v{i}``)."""
+    if key is None:
+        namespace[f"default{i}"] = attribute.default
+        return _FieldCode(None, (), f"default{i}")
+    required = attribute.default is attrs.NOTHING
+    if tp is BookSide:
+        level = _level_struct(level_names, exact)
+        levels: Any = list[level]  # type: ignore[valid-type]
+        lines = (f"v{i} = data.f{i}", *_side_expression(i, exact, "yield_" in level_names))
+        return _FieldCode(_struct_field(f"f{i}", levels, required), lines, f"side{i}")
+    plan = _plan(tp, exact)
+    if plan is None:
+        raise TypeError(f"{attribute.name}: {tp} is not supported; check supports() first")
+    for enum in _union_members(tp)[0]:
+        if isinstance(enum, type) and issubclass(enum, StrEnum):
+            namespace[f"enum_{enum.__name__}"] = enum_coercer(enum, strict=False)
+    struct_type = plan.struct_type | None if plan.optional else plan.struct_type
+    field = _struct_field(f"f{i}", struct_type, required)
+    if plan.convert == "{}":
+        return _FieldCode(field, (), f"data.f{i}")  # already the model's type: no code at all
+    converted = plan.convert.format(f"v{i}")
+    if plan.optional:
+        converted = f"None if v{i} is None else {converted}"
+    return _FieldCode(field, (f"v{i} = data.f{i}", f"v{i} = {converted}"), f"v{i}")
+
+
 def frame_decoder(
     model: type, names: Names, level_names: Names, *, exact: bool, fallback: FrameDecoder
 ) -> FrameDecoder:
@@ -150,45 +189,16 @@ def frame_decoder(
         "model": model, "BookSide": BookSide, "dec": _decimals, "fallback": fallback,
         "to_datetime": to_datetime, "to_str": to_str,
     }  # fmt: skip
-    struct_fields: list[Any] = []
-    rename: dict[str, str] = {}
-    body: list[str] = []
-    args: list[str] = []
-    for i, attribute in enumerate(attrs.fields(model)):
-        key = names.get(attribute.name)
-        if key is None:
-            namespace[f"default{i}"] = attribute.default
-            args.append(f"default{i}")
-            continue
-        tp = hints[attribute.name]
-        rename[f"f{i}"] = key
-        required = attribute.default is attrs.NOTHING
-        if tp is BookSide:
-            level = _level_struct(level_names, exact)
-            struct_fields.append(_struct_field(f"f{i}", list[level], required))  # type: ignore[valid-type]
-            body.append(f"v{i} = data.f{i}")
-            body += _side_expression(i, exact, "yield_" in level_names)
-            args.append(f"side{i}")
-            continue
-        plan = _plan(tp, exact)
-        if plan is None:
-            raise TypeError(f"{attribute.name}: {tp} is not supported; check supports() first")
-        for enum in _union_members(tp)[0]:
-            if isinstance(enum, type) and issubclass(enum, StrEnum):
-                namespace[f"enum_{enum.__name__}"] = enum_coercer(enum, strict=False)
-        struct_type = plan.struct_type | None if plan.optional else plan.struct_type
-        struct_fields.append(_struct_field(f"f{i}", struct_type, required))
-        if plan.convert == "{}":
-            args.append(f"data.f{i}")
-            continue
-        body.append(f"v{i} = data.f{i}")
-        converted = plan.convert.format(f"v{i}")
-        if plan.optional:
-            converted = f"None if v{i} is None else {converted}"
-        body.append(f"v{i} = {converted}")
-        args.append(f"v{i}")
+    codes = [
+        _field_code(i, a, hints[a.name], names.get(a.name), level_names, exact=exact,
+                    namespace=namespace)
+        for i, a in enumerate(attrs.fields(model))
+    ]  # fmt: skip
+    fields = [code.struct_field for code in codes if code.struct_field is not None]
+    rename = {f"f{i}": names[a.name] for i, a in enumerate(attrs.fields(model)) if a.name in names}
+    # gc=False: these structs hold only scalars and lists of level structs, never a cycle.
     data_struct = msgspec.defstruct(
-        f"{model.__name__}Data", struct_fields, kw_only=True, gc=False, rename=rename
+        f"{model.__name__}Data", fields, kw_only=True, gc=False, rename=rename
     )
     frame_struct = msgspec.defstruct(
         f"{model.__name__}Frame", [("data", data_struct), ("guid", str)], gc=False
@@ -200,8 +210,8 @@ def frame_decoder(
         "        frame = decode_frame(raw)",
         "        if frame.guid == guid:",
         "            data = frame.data",
-        *(f"            {line}" for line in body),
-        f"            return model({', '.join(args)})",
+        *(f"            {line}" for code in codes for line in code.lines),
+        f"            return model({', '.join(code.arg for code in codes)})",
         "    except Exception:",
         "        pass  # the general path decodes it, or raises what it always raised",
         "    return fallback(raw, guid)",
