@@ -20,6 +20,7 @@ from alor_sync.client import AlorClient, ClientStatistics
 from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
 from alor_sync.commands import CommandChannel
 from alor_sync.converter import decode, decoder_for
+from alor_sync.dataframes import to_frame
 from alor_sync.dispatcher import Executor
 from alor_sync.endpoints import DEV, PRODUCTION, Endpoints
 from alor_sync.errors import (
@@ -28,19 +29,31 @@ from alor_sync.errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    CommandNotSentError,
+    CommandQueueFullError,
     CommandTimeoutError,
     ConnectionLostError,
     DecodeError,
     InvalidArgumentError,
     MalformedFrameError,
+    NotAuthorizedError,
     NotFoundError,
+    NotSentClosedError,
+    NotSentConnectionLostError,
+    NotSentTimeoutError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
     TokenRefreshError,
 )
-from alor_sync.events import ConnectionChange, GapNotice, GapReason, ResubscribeReport
+from alor_sync.events import (
+    ConnectionChange,
+    GapNotice,
+    GapReason,
+    ResubscribeReport,
+    StateChange,
+)
 from alor_sync.models import (
     AllTrade,
     Bar,
@@ -74,6 +87,9 @@ from alor_sync.models import (
 from alor_sync.subscriptions import Subscription, SubscriptionState, SubscriptionStatistics
 from alor_sync.wire import CommandOpcode, Format, Opcode
 
+# The one place the version is written: setup.cfg reads it (``version = attr: ...``).
+__version__ = "0.1.0"
+
 logging.getLogger("alor_sync").addHandler(logging.NullHandler())
 
 __all__ = [
@@ -93,7 +109,9 @@ __all__ = [
     "ClientType",
     "CommandChannel",
     "CommandFuture",
+    "CommandNotSentError",
     "CommandOpcode",
+    "CommandQueueFullError",
     "CommandStatistics",
     "CommandTimeoutError",
     "Condition",
@@ -112,7 +130,11 @@ __all__ = [
     "InvalidArgumentError",
     "JwtClaims",
     "MalformedFrameError",
+    "NotAuthorizedError",
     "NotFoundError",
+    "NotSentClosedError",
+    "NotSentConnectionLostError",
+    "NotSentTimeoutError",
     "Number",
     "Opcode",
     "Order",
@@ -134,6 +156,7 @@ __all__ = [
     "ServerError",
     "Side",
     "SpectraRisk",
+    "StateChange",
     "StaticTokenProvider",
     "StopOrder",
     "StopOrderType",
@@ -149,4 +172,5 @@ __all__ = [
     "TradingStatus",
     "decode",
     "decoder_for",
+    "to_frame",
 ]

@@ -26,10 +26,11 @@ from alor_sync.data_connections import DataConnections, DataLink
 from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
-from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
+from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.hooks import ErrorHook, HookRunner
 from alor_sync.scheduler import ControlLoop
 from alor_sync.session import DataSession, SessionHooks
+from alor_sync.snapshots import SnapshotMethods
 from alor_sync.streams import StreamMethods
 from alor_sync.subscriptions import Subscription, SubscriptionStatistics
 from alor_sync.transport import (
@@ -143,7 +144,7 @@ def _check_options(
         )
 
 
-class AlorClient(StreamMethods):
+class AlorClient(SnapshotMethods, StreamMethods):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
     Threads: ``alor-sync-ws`` reads the socket and routes frames (never runs user code);
@@ -277,7 +278,14 @@ class AlorClient(StreamMethods):
                 self._started = False  # nothing was built yet: start() may be called again
             raise
         try:
-            self._start_threads()
+            # Under the lock: a close() that came during the token call is seen here, and one
+            # that comes now waits until there are threads for it to stop.
+            with self._lock:
+                if self._closed:
+                    raise ClientClosedError("this AlorClient was closed while it started")
+                self._start_threads()
+        except ClientClosedError:
+            raise
         except BaseException:
             self.close()  # a half-built client leaves no thread behind (`with` never closes it)
             raise
@@ -323,6 +331,7 @@ class AlorClient(StreamMethods):
             ),
             lossless_limit=self._lossless_queue_limit,
             exact=self._exact,
+            mark_healthy=lambda: holder[0].mark_healthy(),
         )
         initial, maximum = self._backoff
         transport = ReconnectingWebSocket(
@@ -425,6 +434,8 @@ class AlorClient(StreamMethods):
         raw: bool = False,
         silence_timeout: float | None = None,
         conflate: bool = True,
+        on_gap: Callable[[GapNotice], None] | None = None,
+        on_state: Callable[[StateChange], None] | None = None,
         **params: Any,
     ) -> Subscription:
         """Subscribe to ``opcode`` with its parameters in snake_case (see ``subscribe_*``).
@@ -433,11 +444,16 @@ class AlorClient(StreamMethods):
         ``raw``). ``conflate=False`` makes a full-state stream (order book, quotes, summaries,
         risks) deliver every frame instead of only the newest when the callback falls behind:
         lossless up to ``lossless_queue_limit``, then a gap and a renewal, like event streams.
+        ``on_gap(GapNotice)`` and ``on_state(StateChange)`` run on the same worker, in stream
+        order with the frames (the client-wide ``on_gap`` runs too).
         Raises :class:`~alor_sync.errors.InvalidArgumentError` for a bad parameter.
         """
         self._require_started()
         if not callable(callback):
             raise InvalidArgumentError(f"callback must be callable, not {callback!r}")
+        for name, hook in (("on_gap", on_gap), ("on_state", on_state)):
+            if hook is not None and not callable(hook):
+                raise InvalidArgumentError(f"{name} must be callable or None, not {hook!r}")
         if silence_timeout is not None and not _positive_seconds(silence_timeout):
             raise InvalidArgumentError(
                 f"silence_timeout must be a positive number of seconds, got {silence_timeout!r}"
@@ -450,9 +466,11 @@ class AlorClient(StreamMethods):
         fmt = parse_format(request.get("format", "Simple"))
         data = self._data
         assert data is not None
+        if not isinstance(conflate, bool):
+            raise InvalidArgumentError(f"conflate must be True or False, got {conflate!r}")
         return data.subscribe(
             op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
-            conflate=bool(conflate),
+            conflate=conflate, on_gap=on_gap, on_state=on_state,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ commands
@@ -484,6 +502,8 @@ class AlorClient(StreamMethods):
             connect_timeout=options["connect_timeout"],
             backoff=Backoff(initial=initial, maximum=maximum),
             control=self._control,
+            # Futures' done-callbacks run on the pool (or the user's executor), in order.
+            dispatcher=self._dispatcher,
             on_connection_event=lambda event: self._report_connection("cws", event),
         )
         channel.start()
@@ -504,14 +524,14 @@ class AlorClient(StreamMethods):
             subscriptions=tuple(
                 session.statistics_of(stream)
                 for session in sessions
-                for stream in session.registry.live_streams()
+                for stream in session.live_streams()
             ),
             unrouted_frames=sum(session.unrouted_frames for session in sessions),
             malformed_frames=sum(session.malformed_frames for session in sessions),
             workers_busy=dispatcher.statistics().busy,
             token_expires_in=self.tokens.expires_in(),
             connections=connections,
-            subscriptions_per_connection=tuple(len(session.registry) for session in sessions),
+            subscriptions_per_connection=tuple(len(session) for session in sessions),
         )
 
     def __repr__(self) -> str:

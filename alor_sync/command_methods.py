@@ -23,22 +23,32 @@ __all__ = ["OrderCommandMethods", "Price", "UnixTime"]
 Price: TypeAlias = int | float | Decimal
 UnixTime: TypeAlias = int | datetime
 
-_LOCAL_NAMES = ("self", "timeout")
+_LOCAL_NAMES = ("self", "timeout", "guid")
 
 
 def _arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
-    """A command method's arguments (its ``locals()`` without ``self`` and ``timeout``)."""
+    """A command method's arguments (its ``locals()`` without ``self``, ``timeout``, ``guid``)."""
     return {k: v for k, v in frame_locals.items() if k not in _LOCAL_NAMES}
 
 
 class OrderCommandMethods:
     """The blocking order commands. Each waits up to ``timeout`` seconds (None: the channel's
     ``default_timeout``) for its own reply and returns an :class:`OrderResult` or raises (see
-    :mod:`alor_sync.commands` for every outcome). Thread-safe; any thread may call them.
+    :mod:`alor_sync.commands` for every outcome). Thread-safe; any thread may call them, a
+    callback or a future's done-callback included.
+
+    ``guid`` (optional, any unique string up to the server's limits): the command's idempotency
+    key. A second call with the same guid is the same order: it gets the first call's reply and
+    never places a second order. Default: a fresh UUID, which every error carries as
+    ``request_guid``.
     """
 
     def _call(
-        self, opcode: CommandOpcode, arguments: dict[str, Any], timeout: float | None
+        self,
+        opcode: CommandOpcode,
+        arguments: dict[str, Any],
+        timeout: float | None,
+        guid: str | None = None,
     ) -> OrderResult:
         raise NotImplementedError  # CommandChannel
 
@@ -57,10 +67,11 @@ class OrderCommandMethods:
         time_in_force: TimeInForce | str | None = None,
         allow_margin: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Buy or sell ``quantity`` lots at the market (``create:market``)."""
-        return self._call(CommandOpcode.CREATE_MARKET, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.CREATE_MARKET, _arguments(locals()), timeout, guid)
 
     def create_limit(
         self,
@@ -78,10 +89,11 @@ class OrderCommandMethods:
         iceberg_fixed: int | None = None,
         iceberg_variance: int | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """A limit order at ``price`` (``create:limit``); ``iceberg_*`` make it an iceberg."""
-        return self._call(CommandOpcode.CREATE_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.CREATE_LIMIT, _arguments(locals()), timeout, guid)
 
     def create_stop(
         self,
@@ -100,12 +112,13 @@ class OrderCommandMethods:
         allow_margin: bool | None = None,
         activate: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """A market order placed when the last price meets ``condition`` against
         ``trigger_price`` (``create:stop``). ``stop_end_unix_time``: expiry, unix seconds or
         an aware datetime; ``activate=False`` creates it inactive."""
-        return self._call(CommandOpcode.CREATE_STOP, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.CREATE_STOP, _arguments(locals()), timeout, guid)
 
     def create_stop_limit(
         self,
@@ -128,11 +141,12 @@ class OrderCommandMethods:
         iceberg_variance: int | None = None,
         activate: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """A limit order at ``price`` placed when the trigger condition holds
         (``create:stopLimit``)."""
-        return self._call(CommandOpcode.CREATE_STOP_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.CREATE_STOP_LIMIT, _arguments(locals()), timeout, guid)
 
     # ------------------------------------------------------------------ update
 
@@ -150,10 +164,11 @@ class OrderCommandMethods:
         time_in_force: TimeInForce | str | None = None,
         allow_margin: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace market order ``order_id`` (``update:market``); the result has the new number."""
-        return self._call(CommandOpcode.UPDATE_MARKET, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.UPDATE_MARKET, _arguments(locals()), timeout, guid)
 
     def update_limit(
         self,
@@ -170,12 +185,13 @@ class OrderCommandMethods:
         allow_margin: bool | None = None,
         iceberg_fixed: int | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace limit order ``order_id`` (``update:limit``: the old order is cancelled and a
         new one placed; the result has the new number). The reference gives this command no
         ``time_in_force`` or ``iceberg_variance``."""
-        return self._call(CommandOpcode.UPDATE_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.UPDATE_LIMIT, _arguments(locals()), timeout, guid)
 
     def update_stop(
         self,
@@ -195,10 +211,11 @@ class OrderCommandMethods:
         allow_margin: bool | None = None,
         activate: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace stop order ``order_id`` (``update:stop``); the result has the new number."""
-        return self._call(CommandOpcode.UPDATE_STOP, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.UPDATE_STOP, _arguments(locals()), timeout, guid)
 
     def update_stop_limit(
         self,
@@ -222,10 +239,11 @@ class OrderCommandMethods:
         iceberg_variance: int | None = None,
         activate: bool | None = None,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace stop-limit order ``order_id`` (``update:stopLimit``)."""
-        return self._call(CommandOpcode.UPDATE_STOP_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.UPDATE_STOP_LIMIT, _arguments(locals()), timeout, guid)
 
     # ------------------------------------------------------------------ delete (cancel)
 
@@ -236,10 +254,11 @@ class OrderCommandMethods:
         portfolio: str,
         exchange: str,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel market order ``order_id`` (``delete:market``)."""
-        return self._call(CommandOpcode.DELETE_MARKET, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.DELETE_MARKET, _arguments(locals()), timeout, guid)
 
     def delete_limit(
         self,
@@ -248,10 +267,11 @@ class OrderCommandMethods:
         portfolio: str,
         exchange: str,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel limit order ``order_id`` (``delete:limit``)."""
-        return self._call(CommandOpcode.DELETE_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.DELETE_LIMIT, _arguments(locals()), timeout, guid)
 
     def delete_stop(
         self,
@@ -260,10 +280,11 @@ class OrderCommandMethods:
         portfolio: str,
         exchange: str,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel stop order ``order_id`` (``delete:stop``)."""
-        return self._call(CommandOpcode.DELETE_STOP, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.DELETE_STOP, _arguments(locals()), timeout, guid)
 
     def delete_stop_limit(
         self,
@@ -272,7 +293,8 @@ class OrderCommandMethods:
         portfolio: str,
         exchange: str,
         check_duplicates: bool | None = None,
+        guid: str | None = None,
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel stop-limit order ``order_id`` (``delete:stopLimit``)."""
-        return self._call(CommandOpcode.DELETE_STOP_LIMIT, _arguments(locals()), timeout)
+        return self._call(CommandOpcode.DELETE_STOP_LIMIT, _arguments(locals()), timeout, guid)

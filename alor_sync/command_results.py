@@ -10,11 +10,20 @@ Rules of this module:
 from __future__ import annotations
 
 import enum
+import logging
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import attrs
 
-__all__ = ["ChannelState", "CommandFuture", "CommandStatistics", "OrderResult"]
+__all__ = ["CallbackHandOff", "ChannelState", "CommandFuture", "CommandStatistics", "OrderResult"]
+
+logger = logging.getLogger("alor_sync.commands")
+
+DoneCallback = Callable[[Future["OrderResult"]], object]
+# Takes a call that runs a future's done-callbacks and runs it later on a worker.
+CallbackHandOff = Callable[[Callable[[], None]], None]
 
 
 @attrs.frozen
@@ -36,21 +45,59 @@ class CommandFuture(Future[OrderResult]):
     """The pending reply of one command (``CommandChannel.submit``).
 
     ``result(timeout)`` returns the :class:`OrderResult` or raises what the blocking method would
-    raise (an ``APIError`` subclass, ``OutcomeUnknownError``, ...). The future is "running" from
-    the start: ``cancel()`` returns False, because a command may already be on the wire.
-    Done-callbacks run on the thread that settles the future (the ``alor-sync-cws`` connection
-    thread, the control thread or a user thread): keep them short and never block in them.
+    raise (an ``APIError`` subclass, ``OutcomeUnknownError``, a ``CommandNotSentError``...). The
+    future is "running" from the start: ``cancel()`` returns False, because a command may already
+    be on the wire.
+
+    Threads: the future is settled where the outcome is learnt (so ``result()`` wakes at once
+    from any thread), but its done-callbacks never run there: they run on the client's dispatcher
+    (a worker ``alor-sync-dispatch-N``, or your ``executor``), one future's callbacks in the order
+    they were added and futures in the order they were settled. A callback may block, place the
+    next order with a blocking method, or close the client. Added to a future that is already
+    done, a callback runs at once on the calling thread, as with any ``Future``.
     """
 
-    def __init__(self, request_guid: str) -> None:
+    def __init__(self, request_guid: str, hand_off: CallbackHandOff | None = None) -> None:
         super().__init__()
         self._request_guid = request_guid
+        self._hand_off = hand_off
+        self._callbacks_lock = threading.Lock()
+        self._deferred: list[DoneCallback] | None = []  # None once handed off
         self.set_running_or_notify_cancel()
+        if hand_off is not None:
+            super().add_done_callback(self._hand_callbacks_off)
 
     @property
     def request_guid(self) -> str:
         """The guid the command is sent with: the server's idempotency key."""
         return self._request_guid
+
+    def add_done_callback(self, fn: DoneCallback) -> None:
+        if self._hand_off is None:
+            super().add_done_callback(fn)
+            return
+        with self._callbacks_lock:
+            if self._deferred is not None:  # not settled yet, or settled and not handed off
+                self._deferred.append(fn)
+                return
+        self._run_one(fn)
+
+    def _hand_callbacks_off(self, _: Future[OrderResult]) -> None:
+        """Runs on the settling thread: only queues (no user code here)."""
+        with self._callbacks_lock:
+            callbacks, self._deferred = self._deferred or [], None
+        if callbacks and self._hand_off is not None:
+            self._hand_off(lambda: self._run_all(callbacks))
+
+    def _run_all(self, callbacks: list[DoneCallback]) -> None:
+        for fn in callbacks:
+            self._run_one(fn)
+
+    def _run_one(self, fn: DoneCallback) -> None:
+        try:
+            fn(self)
+        except Exception:
+            logger.exception("done-callback %r of command %s raised", fn, self._request_guid)
 
     def __repr__(self) -> str:
         return f"<CommandFuture {self._request_guid} {super().__repr__()[1:-1]}>"
@@ -76,7 +123,11 @@ class CommandStatistics:
     ended without a reply; ``late_replies``: replies that arrived after that; ``unknown_replies``:
     replies for no command of ours (logged at DEBUG); ``queued``: commands waiting for an
     authorized connection; ``in_flight``: sent and unanswered; ``pending`` = both;
-    ``retryable``: outcome-unknown commands :meth:`CommandChannel.retry` still accepts.
+    ``retryable``: outcome-unknown commands :meth:`CommandChannel.retry` still accepts;
+    ``not_sent``: commands that ended unsent (closed, gave up, not authorized; timeouts not
+    included); ``queue_full``: commands refused because ``max_queued`` already waited;
+    ``joined``: calls that reused the guid of a pending command and shared its reply.
+    Still readable after ``close()``: then the final counters.
     """
 
     state: ChannelState
@@ -95,3 +146,6 @@ class CommandStatistics:
     authorizations: int
     authorization_failures: int
     reconnects: int
+    not_sent: int = 0
+    queue_full: int = 0
+    joined: int = 0

@@ -9,9 +9,14 @@ Rules of this module:
   :class:`~alor_sync.errors.OutcomeUnknownError`; only :meth:`CommandChannel.retry` sends it
   again, with the same guid (the server executes a guid at most once).
 * This module is the facade: the state machine (authorization, queue, correlation) lives in
-  :mod:`alor_sync.command_session`, the socket in :mod:`alor_sync.transport`.
+  :mod:`alor_sync.command_session`, the socket in :mod:`alor_sync.transport`. It owns two
+  threads: the connection (reader) thread and the writer thread; neither runs user code.
 
 Which outcome a command has (the rule the README quotes):
+
+Every error below carries the command's ``request_guid``. The ``CommandNotSentError`` family
+means the order was NOT placed; each subclass also derives from the class raised before it
+existed (in brackets), so older ``except`` clauses keep working.
 
 ==========================================================  ====================================
 what happened                                               outcome
@@ -21,14 +26,25 @@ reply with ``httpCode`` 200                                 :class:`OrderResult`
 reply with another code                                     ``APIError`` subclass (400 ->
                                                             ``BadRequestError``...); the server
                                                             did not execute it
-not sent yet (no authorized connection) when it times out   ``CommandTimeoutError``; not placed
-not sent yet when authorization fails (401 after a refresh) ``AuthenticationError``; not placed
+not sent yet (no authorized connection) when it times out   ``NotSentTimeoutError``
+                                                            [``CommandTimeoutError``]
+not sent yet when authorization fails (401 after a refresh) ``NotAuthorizedError``
+                                                            [``AuthenticationError``]
+``max_queued`` commands already wait                        ``CommandQueueFullError``
 not sent yet when the connection drops, or its write fails  keeps waiting; goes out (once) after
                                                             the next ``authorize`` is confirmed
-not sent yet at ``close()``                                 ``ClientClosedError``; not placed
+not sent when the connection gives up for good              ``NotSentConnectionLostError``
+                                                            [``ConnectionLostError``]
+not sent yet at ``close()``                                 ``NotSentClosedError``
+                                                            [``ClientClosedError``]
 sent, then no reply: timeout, dropped connection, close     ``OutcomeUnknownError``; the order
                                                             may exist (``retry`` or check)
 ==========================================================  ====================================
+
+A ``guid=`` given to a command is its idempotency key: a second call with the same guid is the
+same order. While the first is pending, the second shares its reply (nothing more is sent);
+after that, the same frame goes out again and the server answers with its first reply instead
+of executing it (unless ``check_duplicates=False``, which turns the server's check off).
 
 A failed write counts as "not sent": a socket write fails only for bytes it did not take, and the
 server cannot act on half a frame (the guid guards the rest; commands sent with
@@ -50,9 +66,11 @@ from alor_sync import protocol
 from alor_sync.auth import TokenProvider
 from alor_sync.backoff import Backoff
 from alor_sync.command_book import Command
+from alor_sync.command_callbacks import CallbackRunner
 from alor_sync.command_methods import OrderCommandMethods
 from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
 from alor_sync.command_session import CommandSession, new_guid
+from alor_sync.dispatcher import Dispatcher
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.scheduler import ControlLoop
 from alor_sync.transport import ConnectionEvent, ReconnectingWebSocket
@@ -65,6 +83,9 @@ __all__ = [
     "CommandStatistics",
     "OrderResult",
 ]
+
+# Commands that may wait for an authorized connection at once; beyond it submit() refuses.
+DEFAULT_MAX_QUEUED = 1000
 
 _OPCODES_BY_LOWER = {op.value.lower(): op for op in COMMAND_OPCODES}
 
@@ -96,25 +117,32 @@ def _builder_params(params: dict[str, Any]) -> dict[str, Any]:
 class CommandChannel(OrderCommandMethods):
     """Order commands on the ``/cws`` connection (``client.commands``).
 
-    One connection in the thread ``name`` (``alor-sync-cws``), reconnected with ``backoff``.
-    Every connection is authorized (``authorize``) before any command goes out on it, and again
-    with a fresh token ``reauthorize_margin`` seconds (at most half the token's life) before the
-    token expires, or whenever ``tokens`` issues a new one; an ``authorize`` unanswered for
-    ``authorize_timeout`` seconds replaces the connection. Commands issued while there is no
-    authorized connection wait in order (their timeout runs); the channel starts itself on first
-    use if :meth:`start` was not called.
+    One connection in the thread ``name`` (``alor-sync-cws``), reconnected with ``backoff``
+    (reset as soon as an ``authorize`` is confirmed). Every connection is authorized
+    (``authorize``) before any command goes out on it, and again with a fresh token
+    ``reauthorize_margin`` seconds (at most half the token's life) before the token expires, or
+    whenever ``tokens`` issues a new one; an ``authorize`` unanswered for ``authorize_timeout``
+    seconds replaces the connection. Commands issued while there is no authorized connection wait
+    in order (their timeout runs; at most ``max_queued`` of them, beyond that
+    ``CommandQueueFullError``) and go out once, after the next confirmed ``authorize``. The
+    channel starts itself on first use if :meth:`start` was not called.
 
     Blocking methods (``create_limit``...) wait up to ``timeout`` seconds (default
     ``default_timeout``; queueing time included) for the command's own reply and return an
-    :class:`OrderResult` or raise (see the module docstring for every outcome).
-    :meth:`submit` is the non-blocking form; it returns a :class:`CommandFuture`.
+    :class:`OrderResult` or raise (see the module docstring for every outcome); ``guid=`` sets
+    the command's idempotency key. :meth:`submit` is the non-blocking form; it returns a
+    :class:`CommandFuture`.
 
-    ``control``: the client's control loop for token refreshes and async timeouts; without one
-    the channel runs its own thread ``<name>-control``. ``on_connection_event`` is called on
-    the connection thread after each connect/disconnect was applied; it must only enqueue.
+    Threads: ``<name>`` reads replies, ``<name>-writer`` writes commands; neither runs user
+    code or waits for HTTP. Futures' done-callbacks run on ``dispatcher`` (the client's pool or
+    your ``executor``; without one, a private one-worker dispatcher). ``control``: the client's
+    control loop for token refreshes and async timeouts; without one the channel runs its own
+    thread ``<name>-control``. ``on_connection_event`` is called on the connection thread after
+    each connect/disconnect was applied; it must only enqueue.
 
     Thread-safety: every method may be called from any thread, ``close()`` included (also from a
-    future's done-callback). Many threads may wait for replies at once; none blocks another.
+    future's done-callback). Many threads may wait for replies at once; none blocks another, and
+    a blocking command works from a done-callback, a subscription callback or a hook.
     """
 
     def __init__(
@@ -132,7 +160,9 @@ class CommandChannel(OrderCommandMethods):
         reauthorize_margin: float = 600.0,
         authorize_timeout: float = 10.0,
         retry_limit: int = 1000,
+        max_queued: int = DEFAULT_MAX_QUEUED,
         control: ControlLoop | None = None,
+        dispatcher: Dispatcher | None = None,
         on_connection_event: Callable[[ConnectionEvent], None] | None = None,
         name: str = "alor-sync-cws",
         clock: Callable[[], float] = time.monotonic,
@@ -143,13 +173,16 @@ class CommandChannel(OrderCommandMethods):
             raise InvalidArgumentError(
                 f"reauthorize_margin must be >= 0 seconds, got {reauthorize_margin!r}"
             )
-        if not (isinstance(retry_limit, int) and retry_limit >= 0):
-            raise InvalidArgumentError(f"retry_limit must be an int >= 0, got {retry_limit!r}")
+        for option, count, low in (("retry_limit", retry_limit, 0), ("max_queued", max_queued, 1)):
+            if not (isinstance(count, int) and not isinstance(count, bool) and count >= low):
+                raise InvalidArgumentError(f"{option} must be an int >= {low}, got {count!r}")
         self._tokens = tokens
         self._default_timeout = float(default_timeout)
         self._owns_control = control is None
         self._control = control or ControlLoop(name=f"{name}-control", clock=clock)
         self._on_connection_event = on_connection_event
+        self._callbacks = CallbackRunner(dispatcher)
+        self._writable = threading.Event()
         self._session = CommandSession(
             name=name,
             send=self._send_frame,
@@ -159,6 +192,10 @@ class CommandChannel(OrderCommandMethods):
             reauthorize_margin=float(reauthorize_margin),
             authorize_timeout=float(authorize_timeout),
             unknown_limit=retry_limit,
+            max_queued=max_queued,
+            wake_writer=self._writable.set,
+            mark_healthy=self._mark_healthy,
+            hand_off=self._callbacks.run,
         )
         self._transport = ReconnectingWebSocket(
             cws_url,
@@ -175,6 +212,7 @@ class CommandChannel(OrderCommandMethods):
             ssl_context=ssl_context,
             clock=clock,
         )
+        self._writer = threading.Thread(target=self._write_loop, name=f"{name}-writer", daemon=True)
         self._lifecycle = threading.Lock()
         self._started = self._closed = False
 
@@ -189,6 +227,7 @@ class CommandChannel(OrderCommandMethods):
         self._tokens.add_listener(self._session.on_new_token)
         if self._owns_control:
             self._control.start()
+        self._writer.start()
         self._transport.start()
         return self
 
@@ -202,9 +241,10 @@ class CommandChannel(OrderCommandMethods):
         return self._session.wait_authorized(timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Fail what waits (never sent: ``ClientClosedError``; sent and unanswered:
+        """Fail what waits (never sent: ``NotSentClosedError``; sent and unanswered:
         ``OutcomeUnknownError``), close the connection and join the threads up to ``timeout``
-        seconds each. Idempotent."""
+        seconds each; done-callbacks still queued get that long to run, later ones run on the
+        calling thread. Idempotent; :meth:`statistics` keeps answering (final counters)."""
         with self._lifecycle:
             if self._closed:
                 return
@@ -213,7 +253,10 @@ class CommandChannel(OrderCommandMethods):
         self._session.close()
         if started:
             self._tokens.remove_listener(self._session.on_new_token)
-        self._transport.close(timeout)
+        self._transport.close(timeout)  # first: it ends a write blocked on a stuck socket
+        if started:
+            self._writer.join(timeout)
+        self._callbacks.close(timeout)
         if self._owns_control:
             self._control.close(timeout)
 
@@ -235,7 +278,7 @@ class CommandChannel(OrderCommandMethods):
         return self._session.state
 
     def statistics(self) -> CommandStatistics:
-        """A snapshot of the counters (no secrets)."""
+        """A snapshot of the counters (no secrets); after :meth:`close`, the final ones."""
         return self._session.statistics(reconnects=self._transport.statistics().reconnects)
 
     def outcome_unknown_guids(self) -> tuple[str, ...]:
@@ -262,7 +305,8 @@ class CommandChannel(OrderCommandMethods):
         ``params`` are the keyword arguments of the matching method (``create_limit``...).
         ``guid`` (optional) is the idempotency key to use; by default a fresh UUID. After
         ``timeout`` seconds the future fails like the blocking call would; that timer runs on
-        the control thread, so it may fire late while a token refresh is in progress.
+        the control thread, so it may fire late while a token refresh is in progress. The
+        future's done-callbacks run on the dispatcher, never on a network thread.
         """
         _check_timeout("timeout", timeout)
         future = self._submit(_parse_command(command), params, guid)
@@ -299,7 +343,7 @@ class CommandChannel(OrderCommandMethods):
         command = Command(
             guid,
             protocol.dumps(request),
-            CommandFuture(guid),
+            self._session.new_future(guid),
             retryable=params.get("check_duplicates") is not False,
         )
         self._ensure_started()
@@ -307,10 +351,14 @@ class CommandChannel(OrderCommandMethods):
         return command.future
 
     def _call(
-        self, opcode: CommandOpcode, arguments: dict[str, Any], timeout: float | None
+        self,
+        opcode: CommandOpcode,
+        arguments: dict[str, Any],
+        timeout: float | None,
+        guid: str | None = None,
     ) -> OrderResult:
         _check_timeout("timeout", timeout)
-        return self._wait(self._submit(opcode, arguments, None), timeout)
+        return self._wait(self._submit(opcode, arguments, guid), timeout)
 
     def _wait(self, future: CommandFuture, timeout: float | None) -> OrderResult:
         seconds = self._default_timeout if timeout is None else timeout
@@ -319,11 +367,25 @@ class CommandChannel(OrderCommandMethods):
             self._session.expire(future.request_guid, future)
         return future.result()
 
+    def _write_loop(self) -> None:
+        """The writer thread: write what the session has due, sleep until woken, until closed."""
+        session, writable = self._session, self._writable
+        while True:
+            writable.wait()
+            writable.clear()
+            while session.write_next():
+                pass
+            if session.state is ChannelState.CLOSED:
+                return
+
     def _send_frame(self, frame: bytes) -> None:
         self._transport.send(frame)
 
     def _reconnect(self, reason: str) -> bool:
         return self._transport.reconnect(reason)
+
+    def _mark_healthy(self) -> None:
+        self._transport.mark_healthy()
 
     def _on_state(self, event: ConnectionEvent) -> None:
         self._session.on_state(event)

@@ -24,8 +24,9 @@ from typing import Any
 import attrs
 
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
+from alor_sync.events import GapNotice, StateChange
 from alor_sync.session import DataSession
-from alor_sync.subscriptions import LATEST_WINS_OPCODES, Subscription
+from alor_sync.subscriptions import Subscription
 from alor_sync.transport import ReconnectingWebSocket
 from alor_sync.wire import Format, Opcode
 
@@ -87,6 +88,8 @@ class DataConnections:
         raw: bool,
         silence_timeout: float | None,
         conflate: bool,
+        on_gap: Callable[[GapNotice], None] | None = None,
+        on_state: Callable[[StateChange], None] | None = None,
     ) -> Subscription:
         """Register the subscription on a connection with room (see the module rules).
 
@@ -98,22 +101,21 @@ class DataConnections:
                 raise ClientClosedError("the client was closed")
             link = self._sharing_link(opcode, request, raw, conflate) or self._link_with_room()
             return link.session.subscribe(
-                opcode, fmt, request, callback,
-                raw=raw, silence_timeout=silence_timeout, conflate=conflate,
+                opcode, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
+                conflate=conflate, on_gap=on_gap, on_state=on_state,
             )  # fmt: skip
 
     def _sharing_link(
         self, opcode: Opcode, request: Mapping[str, Any], raw: bool, conflate: bool
     ) -> DataLink | None:
-        latest_wins = conflate and opcode in LATEST_WINS_OPCODES
         for link in self._links:
-            if link.session.registry.find_shared(opcode, request, raw, latest_wins) is not None:
+            if link.session.find_shared(opcode, request, raw, conflate) is not None:
                 return link
         return None
 
     def _link_with_room(self) -> DataLink:
         for link in self._links:
-            if len(link.session.registry) < self._per_connection:
+            if len(link.session) < self._per_connection:
                 return link
         limit = self._max_connections()
         if len(self._links) >= limit:

@@ -19,12 +19,18 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "CommandNotSentError",
+    "CommandQueueFullError",
     "CommandTimeoutError",
     "ConnectionLostError",
     "DecodeError",
     "InvalidArgumentError",
     "MalformedFrameError",
+    "NotAuthorizedError",
     "NotFoundError",
+    "NotSentClosedError",
+    "NotSentConnectionLostError",
+    "NotSentTimeoutError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -173,3 +179,67 @@ class OutcomeUnknownError(AlorError, TimeoutError):
 
     def __reduce__(self) -> tuple[type[OutcomeUnknownError], tuple[str, str]]:
         return (type(self), (self.request_guid, self.reason))
+
+
+# ---------------------------------------------------------------------- order commands
+#
+# Two families, never mixed up: the server's answer to a command is an APIError (its code says
+# why; the server did not execute it), OutcomeUnknownError means the command was sent and no
+# answer came, and CommandNotSentError means the command never left this process. Each carries
+# the command's ``request_guid``. The subclasses also derive from the class that was raised for
+# the same case before they existed, so ``except ConnectionLostError`` and friends keep working.
+
+
+class CommandNotSentError(AlorError):
+    """An order command was never sent: the order was NOT placed (its guid is unused).
+
+    ``request_guid`` is the command's guid (re-sending the same arguments with it is safe);
+    ``reason`` says why it was not sent. The subclasses name the cases.
+    """
+
+    def __init__(self, request_guid: str, reason: str) -> None:
+        self.request_guid = request_guid
+        self.reason = reason
+        # Not super(): the subclasses also derive from classes with other constructors.
+        Exception.__init__(
+            self, f"command {request_guid} was not sent: {reason}; the order was NOT placed"
+        )
+
+    def __reduce__(self) -> tuple[type[CommandNotSentError], tuple[str, str]]:
+        return (type(self), (self.request_guid, self.reason))
+
+
+class NotSentTimeoutError(CommandNotSentError, CommandTimeoutError):
+    """The command's ``timeout`` ran out while it waited for an authorized ``/cws`` connection."""
+
+
+class NotSentClosedError(CommandNotSentError, ClientClosedError):
+    """The channel (or the client) was closed before the command could be sent."""
+
+
+class NotSentConnectionLostError(CommandNotSentError, ConnectionLostError):
+    """The ``/cws`` connection gave up for good (``max_reconnect_attempts``) before sending it."""
+
+
+class CommandQueueFullError(CommandNotSentError):
+    """Too many commands already wait for the ``/cws`` connection (``max_queued``); retry later."""
+
+
+class NotAuthorizedError(CommandNotSentError, AuthenticationError):
+    """The ``/cws`` connection could not be authorized, so the command was never sent.
+
+    The server refused the connection's ``authorize`` (``http_code``/``message`` are from that
+    reply: 401 ``Invalid JWT token!``, say), or no access token could be obtained for it
+    (``http_code`` 401). Unlike an :class:`AuthenticationError` answer *to the command*, the
+    command itself never reached the server. It is an ``AuthenticationError`` too, so existing
+    ``except AuthenticationError`` clauses keep catching it; test ``CommandNotSentError`` to tell
+    the two apart.
+    """
+
+    def __init__(self, request_guid: str, reason: str, http_code: int = 401) -> None:
+        CommandNotSentError.__init__(self, request_guid, reason)
+        self.http_code = http_code
+        self.message = reason
+
+    def __reduce__(self) -> tuple[type[NotAuthorizedError], tuple[str, str, int]]:  # type: ignore[override]
+        return (type(self), (self.request_guid, self.reason, self.http_code))

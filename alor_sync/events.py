@@ -14,7 +14,33 @@ import enum
 
 import attrs
 
-__all__ = ["ConnectionChange", "GapNotice", "GapReason", "ResubscribeReport"]
+from alor_sync.errors import APIError
+
+__all__ = [
+    "ConnectionChange",
+    "GapNotice",
+    "GapReason",
+    "ResubscribeReport",
+    "StateChange",
+    "SubscriptionState",
+]
+
+
+class SubscriptionState(enum.Enum):
+    """Where a subscription stands.
+
+    ``PENDING``: requested (or re-requested after a reconnect or a renewal), not yet confirmed.
+    ``ACTIVE``: confirmed; data flows. ``RETRYING``: the server refused the last request for a
+    reason that may pass (401, 429, 5xx...); it is sent again with backoff, for as long as the
+    subscription is held. ``FAILED``: the server refused the request itself (400, 403, 404; see
+    ``error``); nothing more is sent. ``CLOSED``: unsubscribed, or the client closed.
+    """
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    CLOSED = "closed"
 
 
 class GapReason(enum.Enum):
@@ -27,17 +53,45 @@ class GapReason(enum.Enum):
 
 @attrs.frozen
 class GapNotice:
-    """Frames of one subscription were lost; a fresh snapshot follows (resubscribed).
+    """Frames of one subscription may have been lost; the subscription was renewed.
 
     Delivered to ``on_gap`` in order with the subscription's own frames: everything the callback
-    saw before the notice came before the loss, everything after comes from the new snapshot.
-    ``dropped`` counts frames discarded on the client (0 when the loss happened on the network).
+    saw before the notice came before the loss, everything after comes from the renewed
+    subscription. ``dropped`` counts frames discarded on the client (0 when the loss happened on
+    the network).
+
+    ``healed`` (streams with ids or times: all trades, own trades, bars): True when the history
+    the server replayed reached back to the last item the callback had, so nothing is missing and
+    nothing is delivered twice; False when it started later: items in between may be missing.
+    Such a notice comes just before the first new item, once that is known. ``None`` for streams
+    that cannot tell. ``snapshot``: the whole current state follows again (orders, stop orders,
+    positions: each item with ``existing`` true; instruments: the full object), to be upserted by
+    its key.
     """
 
     guid: str
     opcode: str
     reason: GapReason
     dropped: int
+    healed: bool | None = None
+    snapshot: bool = False
+
+
+@attrs.frozen
+class StateChange:
+    """A subscription's state changed: handed to its ``on_state`` in stream order.
+
+    ``reason`` says why in a few words (``"confirmed"``, ``"reconnecting"``, ``"renewing after a
+    gap"``, ``"refused, retrying"``...); ``error`` is the server's answer for ``RETRYING`` and
+    ``FAILED``.
+    """
+
+    guid: str
+    opcode: str
+    state: SubscriptionState
+    previous: SubscriptionState
+    reason: str
+    error: APIError | None = None
 
 
 @attrs.frozen

@@ -1,20 +1,23 @@
-"""One ``/ws`` connection's subscriptions: sending, resubscribing, routing frames, confirmations.
+"""One ``/ws`` connection's channel: socket events into the lifecycle machine, its actions out.
 
 Rules of this module:
 
-* The network thread (``on_open``, ``on_frame``, ``on_state``) only sends, routes and updates
-  state; anything that may block (token refresh over HTTP) goes to the control loop, and anything
-  that is user code goes through the dispatcher. Data frames are routed by guid without being
-  parsed (the worker parses and decodes them); its only wait is a 1 ms pause after a read that
-  left a lossless queue a quarter full (``_CATCH_UP_PAUSE``).
-* Every request leaves with the token current at send time, including resubscriptions; requests
-  are kept without their token.
-* A frame is never lost silently: data for an unknown guid, malformed frames and lost events on a
-  reconnect are counted and reported (``on_error`` / gap notices).
+* Every stream's state lives in the :class:`~alor_sync.lifecycle.StreamLifecycle`; this module
+  only translates (a frame, an open, a drop, a timer, a user's call) into one of its events,
+  under ``_lock``, and performs the actions it returns (sends, refreshes, notices) before
+  letting go, so the sends of one event leave in the machine's order.
+* The network thread never waits for HTTP: every request is sent with the cached token; a forced
+  refresh runs on the control thread. User code never runs here: callbacks, ``on_gap`` and
+  ``on_state`` go through the dispatcher in stream order. Data frames are routed by guid without
+  taking the lock or being parsed; the network thread's only other wait is a 1 ms pause after a
+  read that left a lossless queue a quarter full (``_CATCH_UP_PAUSE``).
+* A frame is never lost silently: data for an unknown guid, malformed frames and events lost on
+  a reconnect are counted and reported (``on_error`` / gap notices).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -25,26 +28,37 @@ from typing import Any
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
 from alor_sync.converter import decoder_for, frame_decoder_for
-from alor_sync.dispatcher import Dispatcher, Gap, OverflowPolicy, Route
-from alor_sync.errors import (
-    AlorError,
-    AuthenticationError,
-    ClientClosedError,
-    ConnectionLostError,
-    MalformedFrameError,
-)
-from alor_sync.events import GapNotice, GapReason, ResubscribeReport
-from alor_sync.protocol.frames import data_guid, data_payload
-from alor_sync.scheduler import ControlLoop
-from alor_sync.subscriptions import (
-    LATEST_WINS_OPCODES,
-    ServerStream,
-    Subscription,
-    SubscriptionRegistry,
+from alor_sync.delivery import StreamDelivery
+from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
+from alor_sync.events import (
+    GapNotice,
+    GapReason,
+    ResubscribeReport,
+    StateChange,
     SubscriptionState,
-    SubscriptionStatistics,
-    new_stream,
 )
+from alor_sync.lifecycle import (
+    LATEST_WINS_OPCODES,
+    Action,
+    EpochEnded,
+    Failed,
+    GapOnReconnect,
+    Healthy,
+    Reconnect,
+    Refresh,
+    ReplayLatest,
+    RequestKind,
+    Resubscribed,
+    Send,
+    StateChanged,
+    StreamLifecycle,
+    StreamRecord,
+    share_key,
+)
+from alor_sync.protocol.frames import data_guid
+from alor_sync.scheduler import ControlLoop
+from alor_sync.subscriptions import STATE_CHANGED, Subscription, SubscriptionStatistics
 from alor_sync.transport import ConnectionEvent, ConnectionEventKind
 from alor_sync.wire import Format, Opcode
 
@@ -52,7 +66,6 @@ __all__ = ["DataSession", "SessionHooks"]
 
 logger = logging.getLogger("alor_sync.session")
 
-_UNAUTHORIZED = 401
 # When a lossless queue is a quarter full after a socket read, the network thread pauses this long
 # (once per read). Under the GIL reading and decoding share one core in time slices; reading costs
 # a quarter of what decoding does per frame, so without the pause it would fill the queue to
@@ -61,8 +74,9 @@ _CATCH_UP_PAUSE = 0.001
 
 
 class SessionHooks:
-    """Where a session reports what the user must hear about (all called off the network thread
-    by the owner's wiring: these callables must themselves only enqueue)."""
+    """Where a session reports what the user must hear about (the client-wide hooks). They are
+    called on network, control and worker threads: each must itself only enqueue, except
+    ``on_gap``, which runs on the subscription's worker in stream order."""
 
     def __init__(
         self,
@@ -76,78 +90,13 @@ class SessionHooks:
         self.on_resubscribed = on_resubscribed
 
 
-class _StreamCalls:
-    """What the dispatcher calls for one stream, on the worker (``on_overflow``: on the network
-    thread). One small object with bound methods instead of four closures: about 600 bytes less
-    a subscription, which matters at 5,000 of them.
-    """
-
-    __slots__ = ("_frame_to_model", "_handles", "_session", "_stream", "_to_model")
-
-    def __init__(
-        self,
-        session: DataSession,
-        stream: ServerStream,
-        to_model: Callable[[dict[str, Any]], Any] | None,
-        frame_to_model: Callable[[str, str], Any] | None = None,
-    ) -> None:
-        self._session = session
-        self._stream = stream
-        self._handles = stream.handles
-        self._to_model = to_model  # a data dict parsed on the network thread -> model
-        self._frame_to_model = frame_to_model  # a frame routed unparsed -> model, in one pass
-
-    def handle(self, item: Any) -> None:
-        """Decode one item and run every handle's callback (each failure reported on its own).
-
-        Items are frame texts routed unparsed by :meth:`DataSession.on_frame`, or ``data`` dicts
-        parsed on the network thread; decoding here, not in a separate step, saves a call.
-        """
-        to_model, frame_to_model = self._to_model, self._frame_to_model
-        try:
-            if item.__class__ is dict:
-                value = item if to_model is None else to_model(item)
-            elif frame_to_model is None:
-                value = data_payload(item, self._stream.guid)
-            else:
-                value = frame_to_model(item, self._stream.guid)
-        except MalformedFrameError:
-            self._session._count_malformed()
-            raise
-        handles = self._handles
-        if len(handles) == 1:
-            handles[0].callback(value)
-            return
-        for handle in list(handles):
-            try:
-                handle.callback(value)
-            except Exception as exc:
-                self._session._hooks.on_error(exc, self._stream.guid)
-
-    def on_overflow(self, route: object) -> None:
-        self._session._on_overflow(self._stream)
-
-    def on_replaced(self, item: Any) -> None:
-        """Network thread: a latest-wins frame is superseded before its turn. It is parsed here
-        all the same, so that a malformed frame is reported rather than silently replaced;
-        this costs a parse only when frames come faster than the callback takes them."""
-        if item.__class__ is dict:
-            return
-        try:
-            data_payload(item, self._stream.guid)
-        except MalformedFrameError as exc:
-            self._session._report_malformed(exc, self._stream.guid)
-
-    def on_gap(self, gap: Gap) -> None:
-        self._session._on_gap(self._stream, gap)
-
-
 class DataSession:
     """The subscriptions of one ``/ws`` connection and the glue between socket and dispatcher.
 
     Thread-safety: :meth:`subscribe` and handle methods may be called from any thread;
-    :meth:`on_open`, :meth:`on_frame` and :meth:`on_state` are the transport's callbacks and run
-    on its connection thread; token refreshes and watchdog checks run on the control thread.
+    :meth:`on_open`, :meth:`on_frame`, :meth:`on_frames_done` and :meth:`on_state` are the
+    transport's callbacks and run on its connection thread; refreshes, retry timers and the
+    silence watchdog run on the control thread.
     """
 
     def __init__(
@@ -163,10 +112,13 @@ class DataSession:
         lossless_limit: int,
         exact: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        mark_healthy: Callable[[], None] | None = None,
+        lifecycle: StreamLifecycle | None = None,
     ) -> None:
         self.name = name
         self._send_frame = send
         self._reconnect = reconnect
+        self._mark_healthy = mark_healthy
         self._tokens = tokens
         self._dispatcher = dispatcher
         self._control = control
@@ -174,16 +126,15 @@ class DataSession:
         self._lossless_limit = lossless_limit
         self._exact = exact
         self._clock = clock
-        self.registry = SubscriptionRegistry()
-        # Serialises "register + send" against "resend everything" so that a subscription made
-        # while the connection opens is sent exactly once on it.
-        self._send_lock = threading.RLock()
-        self._resubscribing: set[str] = set()
-        self._resubscribe_total = 0
+        # Guards the machine; held while its actions are performed, so that what one event
+        # sends leaves before what the next one sends (re-entrant: a send may report back).
+        self._lock = threading.RLock()
+        self._machine = lifecycle if lifecycle is not None else StreamLifecycle()
+        self._timer_due: float | None = None
         self.unrouted_frames = 0
         self.malformed_frames = 0
         self._counter_lock = threading.Lock()
-        self._lookup = self.registry.lookup
+        self._lookup = self._machine.get
         self._deliver = dispatcher.deliver
         # Routes that got frames during the current socket read and need a worker: submitted in
         # one go by on_frames_done (network thread only).
@@ -203,137 +154,114 @@ class DataSession:
         raw: bool,
         silence_timeout: float | None = None,
         conflate: bool = True,
+        on_gap: Callable[[GapNotice], None] | None = None,
+        on_state: Callable[[StateChange], None] | None = None,
     ) -> Subscription:
         """Register ``callback`` for ``request`` (built by :mod:`alor_sync.protocol`, with a guid
         and without a token) and send it now if connected, else on the next connect.
 
         ``conflate=False`` delivers every frame of a full-state stream (lossless, like events).
         """
-        with self._send_lock:
-            latest_wins = conflate and opcode in LATEST_WINS_OPCODES
-            stream = self.registry.find_shared(opcode, request, raw, latest_wins)
-            is_new = stream is None
-            if stream is None:
-                stream = new_stream(
-                    str(request["guid"]), opcode, fmt, request, raw,
-                    conflate=conflate, silence_timeout=silence_timeout,
-                )  # fmt: skip
-                self._add_route(stream)
-                self.registry.add(stream)
-            handle = Subscription(
-                stream,
-                callback,
-                on_unsubscribe=self._unsubscribe_handle,
-                on_statistics=self.statistics_of,
-            )
+        latest_wins = conflate and opcode in LATEST_WINS_OPCODES
+        key = share_key(opcode, request, raw, latest_wins)
+        token = self._token()  # before the lock: a provider may make this thread wait
+        with self._lock:
+            record = self._machine.find_shared(key)
+            if record is not None:
+                handle = self._new_handle(record, callback, on_gap, on_state)
+                self._perform(self._machine.join(record, handle))
+                return handle
+            record = StreamRecord(
+                guid=str(request["guid"]), opcode=opcode, format=fmt, request=request,
+                share_key=key, raw=raw, latest_wins=latest_wins, silence_timeout=silence_timeout,
+            )  # fmt: skip
+            self._add_route(record)
+            handle = self._new_handle(record, callback, on_gap, on_state)
             # Attached before the request leaves: the snapshot may arrive before send() returns.
-            self.registry.attach(stream, handle)
-            if is_new:
-                self._send_subscribe(stream)
+            record.delivery.handles.append(handle)
+            self._perform(self._machine.add(record, handle, token))
             return handle
 
+    def _new_handle(
+        self,
+        record: StreamRecord,
+        callback: Callable[[Any], None],
+        on_gap: Callable[[GapNotice], None] | None,
+        on_state: Callable[[StateChange], None] | None,
+    ) -> Subscription:
+        return Subscription(
+            record, callback, on_gap=on_gap, on_state=on_state,
+            on_unsubscribe=self._unsubscribe_handle, on_statistics=self.statistics_of,
+        )  # fmt: skip
+
     def _unsubscribe_handle(self, handle: Subscription) -> None:
-        stream = handle._stream
-        if not self.registry.detach(handle, stream):
-            return
-        self._dispatcher.remove_route(stream.guid)
-        self._send_quietly(protocol.unsubscribe_request(stream.guid))
+        record = handle._stream
+        delivery: StreamDelivery = record.delivery
+        if handle in delivery.handles:
+            delivery.handles.remove(handle)  # no frame reaches it from now on
+        token = self._token()  # before the lock, as in subscribe()
+        with self._lock:
+            self._perform(self._machine.leave(record, handle, token, self._clock()))
 
     def close(self) -> None:
         """Mark every subscription closed (the transport is closed by the owner)."""
-        for stream in self.registry.close_all():
-            self._dispatcher.remove_route(stream.guid)
+        with self._lock:
+            self._perform(self._machine.close_all())
 
-    # ------------------------------------------------------------------ routing to callbacks
+    # ------------------------------------------------------------------ what the owner asks
 
-    def _add_route(self, stream: ServerStream) -> None:
-        to_model = frame_to_model = None
-        if not stream.raw:
-            to_model = decoder_for(stream.opcode, stream.format, exact=self._exact)
-            frame_to_model = frame_decoder_for(stream.opcode, stream.format, exact=self._exact)
-        calls = _StreamCalls(self, stream, to_model, frame_to_model)
-        route = self._dispatcher.add_route(
-            stream.guid,
-            handler=calls.handle,
-            policy=OverflowPolicy.LATEST_WINS if stream.latest_wins else OverflowPolicy.LOSSLESS,
-            limit=self._lossless_limit,
-            on_overflow=calls.on_overflow,
-            on_gap=calls.on_gap,
-            on_replaced=calls.on_replaced if stream.latest_wins else None,
-        )
-        stream.route = route
+    def __len__(self) -> int:
+        return len(self._machine)
 
-    def _count_malformed(self) -> None:
-        with self._counter_lock:  # workers count concurrently; this is the rare path
-            self.malformed_frames += 1
+    def find_shared(
+        self, opcode: Opcode, request: Mapping[str, Any], raw: bool, conflate: bool
+    ) -> StreamRecord | None:
+        """The live stream an identical request would join (a hint: :meth:`subscribe` checks
+        again under the lock)."""
+        latest_wins = conflate and opcode in LATEST_WINS_OPCODES
+        with self._lock:
+            return self._machine.find_shared(share_key(opcode, request, raw, latest_wins))
 
-    def _on_gap(self, stream: ServerStream, gap: Gap) -> None:
-        reason = GapReason(gap.reason) if gap.reason else GapReason.OVERFLOW
-        notice = GapNotice(
-            guid=stream.guid, opcode=stream.opcode.value, reason=reason, dropped=gap.dropped
-        )
-        self._hooks.on_gap(notice)
-
-    def _on_overflow(self, stream: ServerStream) -> None:
-        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot.
-
-        One renewal at a time: further overflows before it is confirmed are already covered by
-        the snapshot it will bring (each still gets its own gap notice).
-        """
-        if stream.state is SubscriptionState.PENDING and stream.acks_expected > 0:
-            return
-        self._resend(stream, unsubscribe_first=True)
+    def live_streams(self) -> list[StreamRecord]:
+        with self._lock:
+            return self._machine.live()
 
     # ------------------------------------------------------------------ transport callbacks
 
     def on_open(self) -> None:
-        """Connection thread, before any frame is read: re-send every live subscription."""
-        with self._send_lock:
-            streams = self.registry.live_streams()
-            self._resubscribing = {s.guid for s in streams if s.ever_active}
-            self._resubscribe_total = len(self._resubscribing)
-            token = self._tokens.get_token()
-            for stream in streams:
-                stream.resubscribes += stream.ever_active
-                try:
-                    self._send_subscribe(stream, token=token, propagate=True)
-                except ConnectionLostError:
-                    # The link broke mid-way (the transport is already replacing it): the
-                    # streams not sent stay pending and the next on_open sends them all.
-                    logger.info("%s: connection lost while resubscribing", self.name)
-                    return
+        """Connection thread, before any frame is read: send every live subscription."""
+        with self._lock:
+            self._perform(self._machine.opened(self._token()))
 
     def on_state(self, event: ConnectionEvent) -> None:
-        """Connection thread: a dropped connection loses events; tell lossless subscribers."""
-        if event.kind is not ConnectionEventKind.DISCONNECTED or not event.will_retry:
-            return  # a connection we close ourselves loses nothing anyone still waits for
-        for stream in self.registry.live_streams():
-            self.registry.mark_pending(stream)
-            route = stream.route
-            lossless = not stream.latest_wins
-            # Not only confirmed streams: the server sends the snapshot before the confirmation,
-            # so a stream still pending may have delivered events that now stop mid-way.
-            seen_data = stream.ever_active or stream.received > 0
-            if route is not None and seen_data and lossless:
-                self._dispatcher.report_gap(route, reason=GapReason.RECONNECT.value)
+        """Connection thread: a lost connection takes every server subscription with it."""
+        if event.kind is ConnectionEventKind.CONNECTED:
+            return
+        with self._lock:
+            if not self._machine.connected:
+                return
+            actions = self._machine.disconnected()
+            if not event.will_retry:  # closed for good: nobody waits for notices any more
+                actions = [a for a in actions if not isinstance(a, GapOnReconnect | StateChanged)]
+            self._perform(actions)
 
     def on_frame(self, text: str) -> None:
-        """Connection thread, per frame: route data, apply confirmations, report garbage.
+        """Connection thread, per frame: route data, hand confirmations to the machine.
 
         The hot path: a data frame is routed by the guid in its last member and handed over
         unparsed: its worker parses it right before decoding, on the thread and in the cache
         where the result is used (measured: about a fifth less time from socket to callback
-        than parsing here). A frame a latest-wins stream supersedes before its turn is parsed here
-        instead (``_StreamCalls.on_replaced``), so a malformed frame is always reported.
-        Anything else is classified by :func:`~alor_sync.protocol.classify`.
+        than parsing here). Frames of a stream not yet confirmed are delivered too (production
+        sends the snapshot before the confirmation). Anything else is classified by
+        :func:`~alor_sync.protocol.classify`.
         """
         guid = data_guid(text)
         if guid is not None:
-            stream = self._lookup(guid)
-            if stream is not None:
-                route = stream.route
+            record = self._lookup(guid)
+            if record is not None:
+                route = record.route
                 if route is not None:
-                    stream.received += 1
+                    record.received += 1
                     depth = self._deliver(route, text, self._later)
                     if depth > self._deepest:
                         self._deepest = depth
@@ -352,18 +280,29 @@ class DataSession:
     def _on_other_frame(self, text: str) -> None:
         frame = protocol.classify(text)
         if type(frame) is protocol.DataFrame:
-            stream = self._lookup(frame.guid)
-            if stream is None or stream.route is None:
+            record = self._lookup(frame.guid)
+            if record is None or record.route is None:
                 self.unrouted_frames += 1
                 return
-            stream.received += 1
-            self._deliver(stream.route, frame.data, self._later)
+            record.received += 1
+            self._deliver(record.route, frame.data, self._later)
         elif type(frame) is protocol.Confirmation:
             self._on_confirmation(frame)
         else:
             assert isinstance(frame, protocol.MalformedFrame)
             error = MalformedFrameError(f"malformed frame from the server: {frame.reason}")
             self._report_malformed(error, None)
+
+    def _on_confirmation(self, reply: protocol.Confirmation) -> None:
+        error = None if reply.ok else reply.error()
+        with self._lock:
+            token, now = self._token(), self._clock()
+            if reply.request_guid == "":
+                actions = self._machine.anonymous_reply(reply.http_code, error, token, now)
+            else:
+                guid = reply.request_guid
+                actions = self._machine.reply(guid, reply.http_code, error, token, now)
+            self._perform(actions)
 
     def _report_malformed(self, error: MalformedFrameError, guid: str | None) -> None:
         self._count_malformed()
@@ -373,132 +312,176 @@ class DataSession:
         """Connection thread: the transport could not even decode a frame as text."""
         self._report_malformed(error, None)
 
-    # ------------------------------------------------------------------ confirmations
+    # ------------------------------------------------------------------ performing actions
 
-    def _on_confirmation(self, reply: protocol.Confirmation) -> None:
-        if reply.request_guid == "" and reply.http_code == _UNAUTHORIZED:
-            # The server sometimes fails to echo the guid on 401: every pending request was
-            # sent with the same rejected token, so each gets the one forced refresh.
-            for pending in self.registry.pending_streams():
-                self._on_rejected(pending, reply)
-            return
-        stream = self.registry.get(reply.request_guid)
-        if stream is None:
-            return  # the confirmation of an unsubscribe, or of a stream closed meanwhile
-        if stream.acks_expected > 1:
-            stream.acks_expected -= 1  # the unsubscribe half of a resubscription
-            return
-        stream.acks_expected = 0
-        if reply.ok:
-            self._on_confirmed(stream)
+    def _perform(self, actions: list[Action]) -> None:
+        """Carry out what the machine decided, in order (caller holds ``_lock``)."""
+        for action in actions:
+            if isinstance(action, Send):
+                self._send(action)
+            elif isinstance(action, StateChanged):
+                self._state_changed(action)
+            elif isinstance(action, GapOnReconnect):
+                route = action.record.route
+                if route is not None:
+                    self._dispatcher.report_gap(route, reason=GapReason.RECONNECT.value)
+            elif isinstance(action, EpochEnded):
+                self._post(action.record, action.record.delivery.old_epoch_ended)
+            elif isinstance(action, ReplayLatest):
+                self._post(action.record, functools.partial(action.record.delivery.attach,
+                                                            action.handle))  # fmt: skip
+            elif isinstance(action, Failed):
+                self._hooks.on_error(action.error, action.record.guid)
+            elif isinstance(action, Refresh):
+                self._control.call_soon(functools.partial(self._refresh, action.stale))
+            elif isinstance(action, Healthy):
+                if self._mark_healthy is not None:
+                    self._mark_healthy()
+            elif isinstance(action, Resubscribed):
+                self._hooks.on_resubscribed(ResubscribeReport(self.name, action.count))
+            elif isinstance(action, Reconnect):
+                logger.warning("%s: %s; replacing the connection", self.name, action.reason)
+                self._reconnect(action.reason)
+        self._arm_timer()
+
+    def _send(self, action: Send) -> None:
+        record = action.record
+        if action.kind is RequestKind.SUBSCRIBE:
+            request = record.delivery.resume(record.request)
         else:
-            self._on_rejected(stream, reply)
-
-    def _on_confirmed(self, stream: ServerStream) -> None:
-        self.registry.mark_active(stream)
-        if stream.guid in self._resubscribing:
-            self._resubscribing.discard(stream.guid)
-            if not self._resubscribing:
-                report = ResubscribeReport(connection=self.name, count=self._resubscribe_total)
-                self._hooks.on_resubscribed(report)
-
-    def _on_rejected(self, stream: ServerStream, reply: protocol.Confirmation) -> None:
-        error = reply.error()
-        if isinstance(error, AuthenticationError) and not stream.auth_retried:
-            stream.auth_retried = True
-            stale = stream.sent_with_token
-            self._control.call_soon(lambda: self._refresh_and_resend(stream, stale))
-            return
-        self._resubscribing.discard(stream.guid)
-        self.registry.mark_failed(stream, error)
-        self._dispatcher.remove_route(stream.guid)
-        self._hooks.on_error(error, stream.guid)
-
-    def _refresh_and_resend(self, stream: ServerStream, stale_token: str) -> None:
-        """Control thread: one forced refresh (shared by concurrent 401s), then send again."""
+            request = protocol.unsubscribe_request(record.guid)
         try:
-            self._tokens.force_refresh(stale_token)
-        except AlorError as exc:
-            self.registry.mark_failed(stream, AuthenticationError(401, str(exc), stream.guid))
-            self._dispatcher.remove_route(stream.guid)
-            self._hooks.on_error(exc, stream.guid)
-            return
-        self._resend(stream, unsubscribe_first=False)
-
-    # ------------------------------------------------------------------ sending
-
-    def _resend(self, stream: ServerStream, *, unsubscribe_first: bool) -> None:
-        with self._send_lock:
-            if self.registry.get(stream.guid) is not stream:
-                return  # unsubscribed or failed meanwhile
-            stream.resubscribes += 1
-            if unsubscribe_first:
-                self._send_quietly(protocol.unsubscribe_request(stream.guid))
-            self._send_subscribe(stream, extra_acks=int(unsubscribe_first))
-
-    def _send_subscribe(
-        self,
-        stream: ServerStream,
-        *,
-        token: str | None = None,
-        extra_acks: int = 0,
-        propagate: bool = False,
-    ) -> None:
-        """Send the stream's request with a current token; a down link just waits for on_open."""
-        token = token if token is not None else self._tokens.get_token()
-        self.registry.mark_pending(stream)
-        stream.sent_with_token = token
-        stream.acks_expected = 1 + extra_acks
-        try:
-            self._send_frame(protocol.dumps(protocol.with_token(stream.request, token)))
+            self._send_frame(protocol.dumps(protocol.with_token(request, action.token)))
         except ConnectionLostError:
-            if propagate:
-                raise
+            # Not sent (the link is down or not ready yet): a real drop resets everything on
+            # the next open; a link that was only not ready gets it again from the retry queue.
+            self._perform(self._machine.send_failed(record, self._clock()))
         except ClientClosedError:
             pass  # the client is shutting down; nothing waits for this request any more
 
-    def _send_quietly(self, request: Mapping[str, Any]) -> None:
+    def _state_changed(self, action: StateChanged) -> None:
+        record = action.record
+        with STATE_CHANGED:
+            STATE_CHANGED.notify_all()
+        if record.state is SubscriptionState.CLOSED:
+            self._dispatcher.remove_route(record.guid)  # queued frames are discarded
+            return
+        change = StateChange(
+            guid=record.guid, opcode=record.opcode.value, state=record.state,
+            previous=action.previous, reason=action.reason, error=action.error,
+        )  # fmt: skip
+        delivery: StreamDelivery = record.delivery
+        notify = functools.partial(delivery.notify_state, change)
+        if record.state is SubscriptionState.FAILED:
+            # The route goes once the handles heard of it, in stream order.
+            self._post(record, lambda: (notify(), self._dispatcher.remove_route(record.guid)))
+        else:
+            if record.state is SubscriptionState.ACTIVE and delivery.settles_on_confirmation:
+                self._post(record, delivery.on_confirmed)
+            if any(handle.on_state is not None for handle in delivery.handles):
+                self._post(record, notify)
+
+    def _post(self, record: StreamRecord, call: Callable[[], object]) -> None:
+        route = record.route
+        if route is not None:
+            self._dispatcher.post(route, call)
+
+    # ------------------------------------------------------------------ control thread
+
+    def _refresh(self, stale: str) -> None:
+        """Control thread: the one forced refresh the machine asked for, then probe again."""
         try:
-            token = self._tokens.get_token()
-            self._send_frame(protocol.dumps(protocol.with_token(request, token)))
-        except (ConnectionLostError, ClientClosedError):
-            pass  # the server forgets every subscription of a dropped connection anyway
+            self._tokens.force_refresh(stale)
         except AlorError as exc:
-            self._hooks.on_error(exc, str(request.get("guid")))
+            self._hooks.on_error(exc, None)  # the retries go on with the token there is
+        with self._lock:
+            self._perform(self._machine.refreshed(self._token(), self._clock()))
+
+    def _arm_timer(self) -> None:
+        due = self._machine.next_due()
+        if due is None or (self._timer_due is not None and self._timer_due <= due):
+            return
+        self._timer_due = due
+        self._control.call_later(max(0.0, due - self._clock()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer_due = None
+            self._perform(self._machine.timer(self._clock(), self._token()))
+
+    def _token(self) -> str:
+        return self._tokens.cached_token()
+
+    # ------------------------------------------------------------------ routing to callbacks
+
+    def _add_route(self, record: StreamRecord) -> None:
+        to_model = frame_to_model = None
+        if not record.raw:
+            to_model = decoder_for(record.opcode, record.format, exact=self._exact)
+            frame_to_model = frame_decoder_for(record.opcode, record.format, exact=self._exact)
+        delivery = StreamDelivery(
+            guid=record.guid, opcode=record.opcode, fmt=record.format, request=record.request,
+            raw=record.raw, to_model=to_model, frame_to_model=frame_to_model,
+            on_error=self._hooks.on_error,
+            on_gap=self._hooks.on_gap, count_malformed=self._count_malformed,
+        )  # fmt: skip
+        record.delivery = delivery
+        record.route = self._dispatcher.add_route(
+            record.guid,
+            handler=delivery.handle,
+            policy=OverflowPolicy.LATEST_WINS if record.latest_wins else OverflowPolicy.LOSSLESS,
+            limit=self._lossless_limit,
+            on_overflow=functools.partial(self._on_overflow, record),
+            on_gap=delivery.on_gap,
+            on_replaced=delivery.on_replaced if record.latest_wins else None,
+        )
+
+    def _count_malformed(self) -> None:
+        with self._counter_lock:  # workers count concurrently; this is the rare path
+            self.malformed_frames += 1
+
+    def _on_overflow(self, record: StreamRecord, route: object) -> None:
+        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot."""
+        token = self._token()
+        with self._lock:
+            self._perform(self._machine.renew(record, token, "renewing after a gap"))
 
     # ------------------------------------------------------------------ watchdog, statistics
 
     def check_silence(self) -> None:
-        """Control thread: resubscribe any active stream quiet for longer than its timeout.
+        """Control thread: renew any active stream quiet for longer than its timeout.
 
-        Only streams with a timeout are looked at; data is noticed by its counter moving since
-        the last look, so the network thread pays nothing per frame for this watchdog.
+        Data is noticed by its counter moving since the last look, so the network thread pays
+        nothing per frame for this watchdog.
         """
         now = self._clock()
-        for stream in self.registry.watched_streams():
-            limit = stream.silence_timeout
-            received = stream.received
-            if received != stream.watched_received:
-                stream.watched_received = received
-                stream.last_data_at = now
-            if limit is None or stream.state is not SubscriptionState.ACTIVE:
+        for record in self.live_streams():
+            limit = record.silence_timeout
+            if limit is None:
                 continue
-            if now - max(stream.last_data_at, stream.active_since) > limit:
-                logger.info("%s: subscription %s silent for %.1f s", self.name, stream.guid, limit)
-                route = stream.route
-                if route is not None and not stream.latest_wins:
+            received = record.received
+            if received != record.watched_received:
+                record.watched_received = received
+                record.last_data_at = now
+            if record.state is not SubscriptionState.ACTIVE:
+                continue
+            if now - max(record.last_data_at, record.active_since) > limit:
+                logger.info("%s: subscription %s silent for %.1f s", self.name, record.guid, limit)
+                route = record.route
+                if route is not None and not record.latest_wins:
                     self._dispatcher.report_gap(route, reason=GapReason.SILENCE.value)
-                stream.active_since = now
-                self._resend(stream, unsubscribe_first=True)
+                record.active_since = now
+                with self._lock:
+                    self._perform(self._machine.renew(record, self._token(), "renewing: silent"))
 
-    def statistics_of(self, stream: ServerStream) -> SubscriptionStatistics:
-        route = stream.route
+    def statistics_of(self, record: StreamRecord) -> SubscriptionStatistics:
+        route = record.route
         r = route.statistics() if route is not None else None
         return SubscriptionStatistics(
-            guid=stream.guid,
-            opcode=stream.opcode.value,
-            state=stream.state,
-            received=stream.received,
+            guid=record.guid,
+            opcode=record.opcode.value,
+            state=record.state,
+            received=record.received,
             delivered=r.delivered if r else 0,
             conflated=r.conflated if r else 0,
             dropped=r.dropped if r else 0,
@@ -507,7 +490,7 @@ class DataSession:
             queue_depth=r.queue_depth if r else 0,
             last_lag=r.last_lag if r else None,
             max_lag=r.max_lag if r else None,
-            resubscribes=stream.resubscribes,
+            resubscribes=record.resubscribes,
         )
 
     @staticmethod

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from alor_sync.events import GapNotice, StateChange
 from alor_sync.subscriptions import Subscription
 from alor_sync.wire import Format, Opcode
 
@@ -22,6 +23,25 @@ __all__ = ["StreamMethods"]
 
 Callback = Callable[[Any], None]
 FormatArg = Format | str
+GapHook = Callable[[GapNotice], None]
+StateHook = Callable[[StateChange], None]
+
+
+def _delivery(
+    raw: bool,
+    silence_timeout: float | None,
+    conflate: bool,
+    on_gap: GapHook | None,
+    on_state: StateHook | None,
+) -> dict[str, Any]:
+    """The delivery options every ``subscribe_*`` forwards to :meth:`StreamMethods.subscribe`."""
+    return {
+        "raw": raw,
+        "silence_timeout": silence_timeout,
+        "conflate": conflate,
+        "on_gap": on_gap,
+        "on_state": on_state,
+    }
 
 
 class StreamMethods:
@@ -30,7 +50,11 @@ class StreamMethods:
     Common keyword arguments: ``format`` (``Simple`` default, ``Slim``, ``Heavy``), ``raw``
     (True: the callback gets the payload ``dict`` as sent; False: the typed model),
     ``silence_timeout`` (seconds without data after which the subscription is renewed; None:
-    off). Every call may come from any thread, including from inside a callback.
+    off), ``conflate`` (full-state streams only: True, the default, hands a slow callback only
+    the newest state; False delivers every frame, losslessly up to a bound, then a gap; event
+    streams are always lossless), ``on_gap(GapNotice)`` and ``on_state(StateChange)`` (this
+    subscription's gap notices and state changes, on its worker in stream order). Every call
+    may come from any thread, including from inside a callback.
     """
 
     def subscribe(
@@ -40,6 +64,9 @@ class StreamMethods:
         *,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
         **params: Any,
     ) -> Subscription:
         """Subscribe by opcode name with the request's parameters in snake_case."""
@@ -57,11 +84,15 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Order book of ``code``: every frame the whole book up to ``depth`` (1..50, default 20);
         a slow callback gets the latest book (older ones are conflated, never queued)."""
         return self.subscribe(
-            Opcode.ORDER_BOOK, callback, raw=raw, silence_timeout=silence_timeout, code=code,
+            Opcode.ORDER_BOOK, callback, code=code,
+            **_delivery(raw, silence_timeout, conflate, on_gap, on_state),
             exchange=exchange, instrument_group=instrument_group, depth=depth,
             frequency=frequency, format=format,
         )  # fmt: skip
@@ -81,11 +112,15 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Candles of ``tf`` (seconds or ``D``/``W``/``M``/``Y``) from ``from_time``, then live;
         the current candle is re-sent with the same ``time`` until a new one starts."""
         return self.subscribe(
-            Opcode.BARS, callback, raw=raw, silence_timeout=silence_timeout, code=code,
+            Opcode.BARS, callback, code=code,
+            **_delivery(raw, silence_timeout, conflate, on_gap, on_state),
             exchange=exchange, tf=tf, from_time=from_time, instrument_group=instrument_group,
             skip_history=skip_history, split_adjust=split_adjust, frequency=frequency,
             format=format,
@@ -102,10 +137,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Quote (ticker summary) of ``code``; latest-wins when the callback is slow."""
         return self.subscribe(
-            Opcode.QUOTES, callback, raw=raw, silence_timeout=silence_timeout, code=code,
+            Opcode.QUOTES, callback, code=code,
+            **_delivery(raw, silence_timeout, conflate, on_gap, on_state),
             exchange=exchange, instrument_group=instrument_group, frequency=frequency,
             format=format,
         )  # fmt: skip
@@ -122,10 +161,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """The anonymous trade tape of ``code``; ``depth`` last trades (max 5000) come first."""
         return self.subscribe(
-            Opcode.ALL_TRADES, callback, raw=raw, silence_timeout=silence_timeout, code=code,
+            Opcode.ALL_TRADES, callback, code=code,
+            **_delivery(raw, silence_timeout, conflate, on_gap, on_state),
             exchange=exchange, instrument_group=instrument_group, depth=depth,
             include_virtual_trades=include_virtual_trades, format=format,
         )  # fmt: skip
@@ -140,10 +183,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Instrument attributes: the full object first, then partial updates (changed fields)."""
         return self.subscribe(
-            Opcode.INSTRUMENTS, callback, raw=raw, silence_timeout=silence_timeout, code=code,
+            Opcode.INSTRUMENTS, callback, code=code,
+            **_delivery(raw, silence_timeout, conflate, on_gap, on_state),
             exchange=exchange, instrument_group=instrument_group, format=format,
         )  # fmt: skip
 
@@ -155,13 +202,12 @@ class StreamMethods:
         exchange: str,
         skip_history: bool | None,
         format: FormatArg,
-        raw: bool,
-        silence_timeout: float | None,
+        delivery: dict[str, Any],
         **extra: Any,
     ) -> Subscription:
         return self.subscribe(
-            opcode, callback, raw=raw, silence_timeout=silence_timeout, portfolio=portfolio,
-            exchange=exchange, skip_history=skip_history, format=format, **extra,
+            opcode, callback, **delivery, portfolio=portfolio, exchange=exchange,
+            skip_history=skip_history, format=format, **extra,
         )  # fmt: skip
 
     def subscribe_positions(
@@ -174,11 +220,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Positions of ``portfolio`` (money included): all first, then every change."""
         return self._portfolio_stream(
-            Opcode.POSITIONS, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout,
+            Opcode.POSITIONS, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
         )  # fmt: skip
 
     def subscribe_summaries(
@@ -191,11 +240,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Portfolio summary (buying power, evaluation, P&L); latest-wins."""
         return self._portfolio_stream(
-            Opcode.SUMMARIES, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout,
+            Opcode.SUMMARIES, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
         )  # fmt: skip
 
     def subscribe_risks(
@@ -208,11 +260,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Portfolio risk figures; latest-wins."""
         return self._portfolio_stream(
-            Opcode.RISKS, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout,
+            Opcode.RISKS, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
         )  # fmt: skip
 
     def subscribe_spectra_risks(
@@ -225,11 +280,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Derivatives (FORTS) risks of a ``75...`` portfolio; latest-wins."""
         return self._portfolio_stream(
-            Opcode.SPECTRA_RISKS, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout,
+            Opcode.SPECTRA_RISKS, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
         )  # fmt: skip
 
     def subscribe_trades(
@@ -242,11 +300,14 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Own trades of ``portfolio``: the session's first, then each new one."""
         return self._portfolio_stream(
-            Opcode.TRADES, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout,
+            Opcode.TRADES, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
         )  # fmt: skip
 
     def subscribe_orders(
@@ -260,11 +321,15 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Market and limit orders of ``portfolio``; ``order_statuses`` filters the history."""
         return self._portfolio_stream(
-            Opcode.ORDERS, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout, order_statuses=order_statuses,
+            Opcode.ORDERS, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
+            order_statuses=order_statuses,
         )  # fmt: skip
 
     def subscribe_stop_orders(
@@ -278,9 +343,13 @@ class StreamMethods:
         format: FormatArg = Format.SIMPLE,
         raw: bool = False,
         silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
     ) -> Subscription:
         """Stop and stop-limit orders of ``portfolio``; ``order_statuses`` filters the history."""
         return self._portfolio_stream(
-            Opcode.STOP_ORDERS, portfolio, callback, exchange, skip_history, format, raw,
-            silence_timeout, order_statuses=order_statuses,
+            Opcode.STOP_ORDERS, portfolio, callback, exchange, skip_history, format,
+            _delivery(raw, silence_timeout, conflate, on_gap, on_state),
+            order_statuses=order_statuses,
         )  # fmt: skip

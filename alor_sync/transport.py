@@ -439,10 +439,7 @@ class ReconnectingWebSocket:
 
     def mark_healthy(self) -> None:
         """The owner confirmed that the current connection works: reset the backoff and the
-        attempt count now. Connection thread only (from ``on_open`` or ``on_frame``, where the
-        confirmations are read); raises RuntimeError from any other thread."""
-        if threading.current_thread() is not self._thread:
-            raise RuntimeError(f"{self._name}: mark_healthy() runs on the connection thread only")
+        attempt count now (any thread; nothing happens between connections)."""
         live = self._live
         if live is not None:
             self._set_healthy(live)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +37,18 @@ class Recorder:
 
     def wait_count(self, count: int, timeout: float = WAIT) -> bool:
         return self.wait_for(lambda items: len(items) >= count, timeout)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Wait for a condition that nothing notifies (the emulator's subscription table, say):
+    re-checked every 10 ms up to ``timeout`` seconds; True as soon as it holds."""
+    deadline = time.monotonic() + timeout
+    ticker = threading.Event()
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        ticker.wait(0.01)
+    return True
 
 
 def client_for(emu: Emulator, **options: Any) -> AlorClient:

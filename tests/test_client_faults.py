@@ -12,10 +12,17 @@ import pytest
 from alor_sync.auth import RefreshTokenProvider
 from alor_sync.client import AlorClient
 from alor_sync.emulator import Emulator
-from alor_sync.errors import DecodeError, MalformedFrameError
+from alor_sync.errors import (
+    AuthenticationError,
+    CommandTimeoutError,
+    DecodeError,
+    MalformedFrameError,
+)
 from alor_sync.events import ConnectionChange, GapNotice, GapReason, ResubscribeReport
 from alor_sync.subscriptions import SubscriptionState
 from tests.client_helpers import WAIT, Recorder, running
+
+RETRYING = SubscriptionState.RETRYING
 
 
 @pytest.fixture
@@ -101,7 +108,12 @@ class _StaleUntilForced(RefreshTokenProvider):
     forced = 0
 
     def get_token(self) -> str:
-        token = super().get_token()
+        return self._forged(super().get_token())
+
+    def cached_token(self) -> str:
+        return self._forged(super().cached_token())
+
+    def _forged(self, token: str) -> str:
         if self.forced:
             return token
         header, payload, _signature = token.split(".")
@@ -126,18 +138,23 @@ def test_a_401_forces_one_token_refresh_and_a_resend(emu: Emulator) -> None:
         assert quotes.wait_count(2)
 
 
-def test_a_persistent_401_surfaces_as_authentication_error(emu: Emulator) -> None:
-    from alor_sync.errors import AuthenticationError
-
-    errors = Recorder()
-    with running(emu, on_error=errors) as client:
+def test_a_persistent_401_keeps_the_subscription_retrying_until_tokens_pass(
+    emu: Emulator,
+) -> None:
+    """401 is transient: the subscription is held, visible as RETRYING in its own on_state and
+    in wait_active's message, and confirmed as soon as the server accepts tokens again."""
+    states = Recorder()
+    with running(emu) as client:
         emu.faults.reject_tokens()
-        sub = client.subscribe_quotes("SBER", Recorder())
-        with pytest.raises(AuthenticationError):
-            sub.wait_active(WAIT)
-        assert sub.state is SubscriptionState.FAILED
+        sub = client.subscribe_quotes("SBER", Recorder(), on_state=states)
+        assert states.wait_for(lambda seen: any(s.state is RETRYING for s in seen))
+        assert sub.state is RETRYING and isinstance(sub.error, AuthenticationError)
+        with pytest.raises(CommandTimeoutError, match="401"):
+            sub.wait_active(timeout=0)
         emu.faults.accept_tokens()
-        assert errors.wait_count(1)
+        sub.wait_active(WAIT)
+        assert states.wait_for(lambda seen: seen[-1].state is SubscriptionState.ACTIVE)
+        assert {s.guid for s in states.items} == {sub.guid}
 
 
 def test_callback_exceptions_go_to_on_error_and_delivery_continues(emu: Emulator) -> None:
@@ -249,7 +266,9 @@ def test_frames_of_each_subscription_arrive_in_order_and_never_overlap() -> None
 
         with running(emu) as client:
             subs = [
-                client.subscribe_all_trades(code, recorder_for(code), depth=1, raw=True)
+                # Lossless full-state streams: blast repeats one frame, which an id stream
+                # (all trades) would rightly drop as a duplicate.
+                client.subscribe_quotes(code, recorder_for(code), raw=True, conflate=False)
                 for code in ("SBER", "GAZP")
             ]
             for sub in subs:
@@ -286,21 +305,23 @@ def test_silence_watchdog_renews_a_quiet_subscription() -> None:
 
 
 def test_lossless_overflow_reports_a_gap_in_order_and_resubscribes() -> None:
+    """A full-state stream with conflate=False is lossless: a slow callback overflows its queue,
+    hears of the gap in order, and the renewed subscription brings the snapshot again."""
     release = threading.Event()
-    trades = Recorder(action=lambda _trade: release.wait(WAIT))
+    quotes = Recorder(action=lambda _quote: release.wait(WAIT))
     gaps = Recorder()
     with Emulator(speed=0) as emu, running(emu, lossless_queue_limit=20, on_gap=gaps) as client:
-        sub = client.subscribe_all_trades("SBER", trades, depth=1, raw=True)
+        sub = client.subscribe_quotes("SBER", quotes, raw=True, conflate=False)
         sub.wait_active(WAIT)
         assert emu.blast(sub.guid, 200, timeout=WAIT) == 200
         release.set()
         assert gaps.wait_count(1), "an overflow must be reported"
         notice = gaps.items[0]
         assert notice.reason is GapReason.OVERFLOW and notice.dropped > 0
-        # the renewed subscription sends its history (existing=True) again after the gap
-        assert trades.wait_for(lambda items: any(t.get("existing") for t in items[1:]))
+        assert notice.snapshot and notice.healed is None
         stats = sub.statistics()
-        assert stats.dropped >= notice.dropped and stats.gaps >= 1 and stats.resubscribes >= 1
+        assert stats.dropped >= notice.dropped and stats.gaps >= 1
+        assert quotes.wait_for(lambda _items: sub.statistics().resubscribes >= 1)
         sub.wait_active(WAIT)
 
 

@@ -85,6 +85,10 @@ class Wire:
         self.frames: list[dict[str, Any]] = []
         self.failure: Exception | None = None
         self.reconnects: list[str] = []
+        self.healthy = 0  # mark_healthy() calls
+
+    def mark_healthy(self) -> None:
+        self.healthy += 1
 
     def reconnect(self, reason: str) -> bool:
         self.reconnects.append(reason)
@@ -105,6 +109,7 @@ class Wire:
 @pytest.fixture
 def parts() -> tuple[CommandSession, Wire, ManualControl, Tokens]:
     wire, control, tokens = Wire(), ManualControl(), Tokens()
+    sessions: list[CommandSession] = []
     session = CommandSession(
         name="test-cws",
         send=wire.send,
@@ -114,8 +119,17 @@ def parts() -> tuple[CommandSession, Wire, ManualControl, Tokens]:
         reauthorize_margin=600.0,
         authorize_timeout=30.0,
         unknown_limit=2,
+        max_queued=3,
+        wake_writer=lambda: write_all(sessions[0]),  # the writer thread, done synchronously
+        mark_healthy=wire.mark_healthy,
     )
+    sessions.append(session)
     return session, wire, control, tokens
+
+
+def write_all(session: CommandSession) -> None:
+    while session.write_next():
+        pass
 
 
 def reply(session: CommandSession, guid: str, code: int = 200, **extra: Any) -> None:
@@ -343,9 +357,17 @@ def test_close_settles_sent_commands_as_unknown_and_queued_ones_as_not_sent(
     assert wire.opcodes().count("authorize") == 1
 
 
-def test_a_duplicate_pending_guid_is_refused(parts: Parts) -> None:
-    session, _, _, _ = parts
+def test_a_second_command_with_a_pending_guid_shares_its_one_frame_and_reply(
+    parts: Parts,
+) -> None:
+    session, wire, _, _ = parts
     first = command()
     session.submit(first)
-    with pytest.raises(InvalidArgumentError, match="pending"):
-        session.submit(Command(first.guid, first.frame, CommandFuture(first.guid), True))
+    again = Command(first.guid, first.frame, CommandFuture(first.guid), True)
+    session.submit(again)  # not refused, not queued twice
+    authorize(session, wire)
+    assert [f["guid"] for f in wire.frames if f["opcode"] != "authorize"] == [first.guid]
+    reply(session, first.guid, orderNumber="7")
+    assert first.future.result(0) == again.future.result(0)
+    assert first.future.result(0).order_number == "7"
+    assert session.statistics(reconnects=0).joined == 1

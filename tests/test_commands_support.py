@@ -163,16 +163,21 @@ class Harness:
 
     def limit(self, **overrides: Any) -> dict[str, Any]:
         """Arguments of a resting SBER buy limit (well below the market)."""
-        args: dict[str, Any] = {
-            "portfolio": PORTFOLIO,
-            "symbol": "SBER",
-            "exchange": EXCHANGE,
-            "side": "buy",
-            "quantity": 1,
-            "price": 200.0,
-        }
-        args.update(overrides)
-        return args
+        return resting_limit(**overrides)
+
+
+def resting_limit(**overrides: Any) -> dict[str, Any]:
+    """Arguments of a resting SBER buy limit (well below the market)."""
+    args: dict[str, Any] = {
+        "portfolio": PORTFOLIO,
+        "symbol": "SBER",
+        "exchange": EXCHANGE,
+        "side": "buy",
+        "quantity": 1,
+        "price": 200.0,
+    }
+    args.update(overrides)
+    return args
 
 
 class LogWaiter(logging.Handler):

@@ -44,6 +44,14 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "place_limit_order.py": ([], [r"^done: 3 commands sent, 3 replies, 0 errors"]),
+    "history_pandas.py": (
+        [],
+        [
+            r"^bars +\d{3,} minute candles of SBER",
+            r"^trades +last \d+: mean price",
+            r"^position RUB",
+        ],
+    ),
     "ten_lines.py": ([], [r"^quote SBER [\d.]+ [\d.]+", r"^book  OrderBookLevel\(price="]),
 }
 NEEDS_DISPLAY = {"tkinter_app.py": (["--duration", "2"], [r"^quote SBER", r"^window closed$"])}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,48 @@ def test_quick_start_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, Any] = {}
     exec(compile(_block_containing("with Emulator() as emu"), "README", "exec"), namespace)
     assert namespace["book"].state.value == "closed"  # it was active, then the with closed it
+
+
+def test_quick_start_prints_whole_lines_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both callbacks print at once on two workers: every line must still be one whole line.
+
+    The print given to the snippet is as slow as a busy terminal: it writes each piece
+    separately and lets other threads run in between, where an unguarded print interleaves.
+    """
+    enough = threading.Event()
+    printed: list[int] = []
+
+    def slow_print(*parts: Any) -> None:
+        for part in parts:
+            sys.stdout.write(str(part))
+            time.sleep(0.001)  # a thread switch mid-line, as a slow terminal causes
+        sys.stdout.write("\n")
+        printed.append(1)
+        if len(printed) >= 40:
+            enough.set()
+
+    def enter_once_enough_printed(prompt: str = "") -> str:
+        enough.wait(10)
+        return ""
+
+    monkeypatch.setattr("builtins.input", enter_once_enough_printed)
+    namespace: dict[str, Any] = {"print": slow_print}
+    exec(compile(_block_containing("with Emulator() as emu"), "README", "exec"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    shown = [line for line in lines if line.startswith(("quote ", "book "))]
+    assert len(shown) >= 40
+    whole = re.compile(r"quote SBER [\d.]+ [\d.]+|book OrderBookLevel\(.*\)")
+    assert [line for line in shown if not whole.fullmatch(line)] == []
+
+
+def test_one_shot_snippet_runs_against_the_emulator() -> None:
+    with Emulator(speed=0) as emu, running(emu) as client:
+        namespace: dict[str, Any] = {"client": client}
+        exec(compile(_block_containing("client.get_bars"), "README", "exec"), namespace)
+        assert len(namespace["frame"]) > 50 and namespace["frame"]["close"].dtype == "float64"
+        assert {p.symbol for p in namespace["positions"]} >= {"RUB"}
 
 
 def test_order_commands_snippet_runs_against_the_emulator() -> None:

@@ -7,13 +7,15 @@ Rules of this module:
   moment it is read, and never printed.
 * ``--emulator`` replaces all of that with a local emulator started in this process and stopped
   when the command ends.
-* The client is started and closed here (a context manager), with the console's progress hooks.
+* The client is started and closed here (a context manager), with the console's progress hooks;
+  a first data connection that fails ends the command at once with its cause (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -26,12 +28,14 @@ from alor_sync.cli.parsing import CliError, UsageError
 from alor_sync.client import AlorClient
 from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.events import ConnectionChange
 
 if TYPE_CHECKING:
     from alor_sync.emulator import Emulator
 
 __all__ = [
     "ENV_VAR",
+    "FirstConnection",
     "Target",
     "open_client",
     "open_target",
@@ -40,6 +44,9 @@ __all__ = [
 ]
 
 ENV_VAR = "ALOR_REFRESH_TOKEN"
+# How long to wait for the first connection attempt, in units of the client's connect_timeout
+# (the attempt itself is bounded by it; the token call and the handshake come on top).
+FIRST_CONNECTION_WAIT = 2.0
 
 
 @attrs.frozen
@@ -130,13 +137,46 @@ def open_target(
     yield Target(token, endpoints)
 
 
-def new_client(target: Target, console: Console, **options: Any) -> AlorClient:
+class FirstConnection:
+    """Hooks that tell how the first data connection attempt ended, then defer to the console.
+
+    A failed first attempt is reported by :func:`open_client` as the command's one error line,
+    not as "disconnected; reconnecting" (nothing was ever connected). The hooks run on a
+    dispatcher worker; :meth:`wait` on the command's main thread.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._decided = threading.Event()
+        self.failure: str | None = None
+
+    def on_connect(self, change: ConnectionChange) -> None:
+        if change.connection == "ws":
+            self._decided.set()
+        self._console.on_connect(change)
+
+    def on_disconnect(self, change: ConnectionChange) -> None:
+        if change.connection == "ws" and not self._decided.is_set():
+            self.failure = change.reason or "the connection failed"
+            self._decided.set()
+            return
+        self._console.on_disconnect(change)
+
+    def wait(self, timeout: float) -> bool:
+        """True once the first attempt ended (either way) within ``timeout`` seconds."""
+        return self._decided.wait(timeout)
+
+
+def new_client(
+    target: Target, console: Console, first: FirstConnection | None = None, **options: Any
+) -> AlorClient:
     """A client for ``target`` wired to the console's hooks (not started)."""
+    hooks = first or console
     client = AlorClient(
         target.refresh_token,
         env=target.endpoints,
-        on_connect=console.on_connect,
-        on_disconnect=console.on_disconnect,
+        on_connect=hooks.on_connect,
+        on_disconnect=hooks.on_disconnect,
         on_gap=console.on_gap,
         on_error=console.on_error,
         **options,
@@ -151,14 +191,23 @@ def new_client(target: Target, console: Console, **options: Any) -> AlorClient:
 def open_client(target: Target, console: Console, **options: Any) -> Iterator[AlorClient]:
     """A started client for ``target``; closed (every thread joined) when the block ends."""
     with ExitStack() as stack:
-        client = new_client(target, console, **options)
+        first = FirstConnection(console)
+        client = new_client(target, console, first, **options)
 
         def close() -> None:
             console.closing = True
             client.close()
 
         stack.callback(close)
-        console.progress(f"connecting to {target.endpoints.ws_url}")
+        url = target.endpoints.ws_url
+        console.progress(f"connecting to {url}")
         client.start()  # fetches the first access token: fails fast on a bad refresh token
         console.add_secret(client.tokens.get_token())
+        # Fail fast: a first connection that cannot be made (refused, DNS, TLS, HTTP status)
+        # ends the command with its cause instead of retrying forever in silence.
+        wait = FIRST_CONNECTION_WAIT * options.get("connect_timeout", 10.0)
+        if not first.wait(wait):
+            raise CliError(f"cannot connect to {url}: no answer within {wait:g} s")
+        if first.failure is not None:
+            raise CliError(f"cannot connect to {url}: {first.failure}")
         yield client

@@ -7,7 +7,11 @@ Rules of this module:
   sent only after an explicit "y" (or ``--yes``). Declining sends nothing and exits with 1.
 * Never re-sent: a command without a reply is reported as "outcome unknown" with its request
   guid, and the user decides (the library's rule, see :mod:`alor_sync.commands`).
-* stdout gets only the result (the order number, or ``--json``), so scripts can read it.
+* stdout gets only the result (the order number, or ``--json``), so scripts can read it
+  (``n=$(alor-sync order ...)``); the human sentence goes to stderr.
+* ``order cancel`` without ``--type`` first looks the order up in the portfolio's orders and
+  stop orders (read-only, over ``/ws``) to send the right command; an order it cannot find is a
+  one-line error that names ``--type``.
 """
 
 from __future__ import annotations
@@ -20,12 +24,19 @@ import orjson
 
 from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider
-from alor_sync.cli.connect import Target, open_target
+from alor_sync.cli.connect import Target, open_client, open_target
 from alor_sync.cli.console import Console
-from alor_sync.cli.parsing import CliError, positive_float, positive_int, unix_time
+from alor_sync.cli.parsing import CliError, positive_float, unix_time, whole_number
 from alor_sync.command_results import OrderResult
 from alor_sync.commands import CommandChannel
-from alor_sync.errors import APIError, CommandTimeoutError, OutcomeUnknownError
+from alor_sync.errors import (
+    AlorError,
+    APIError,
+    CommandTimeoutError,
+    NotFoundError,
+    OutcomeUnknownError,
+)
+from alor_sync.models import Order, StopOrder
 from alor_sync.wire import CommandOpcode
 
 __all__ = ["add_parser", "run"]
@@ -37,11 +48,13 @@ examples:
   alor-sync order stop sell SBER 1 --condition lessorequal --trigger-price 240 --portfolio D39004
   alor-sync order stop sell SBER 1 --condition less --trigger-price 240 --price 239.5 \\
       --portfolio D39004                      # a stop-limit order
-  alor-sync order cancel 18995978560 --portfolio D39004
+  alor-sync order cancel 18995978560 --portfolio D39004      # finds the order's type itself
+  alor-sync order cancel 347498 --type stop --portfolio D39004
   alor-sync order limit buy SBER 1 --price 250 --portfolio D39004 --emulator
 
 Every order is shown and needs a "y" before it is sent (--yes skips the question). Quantities
-are lots. The order number is printed on stdout. A command whose reply never came is NOT sent
+are lots. Only the order number is printed on stdout (n=$(alor-sync order ... -y) works);
+everything else goes to stderr. A command whose reply never came is NOT sent
 again: check your orders (alor-sync stream orders) before repeating it.
 """
 
@@ -91,7 +104,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _new_order(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("side", choices=("buy", "sell"), help="buy or sell")
     parser.add_argument("symbol", metavar="SYMBOL", help="e.g. SBER")
-    parser.add_argument("quantity", type=positive_int, metavar="QUANTITY", help="lots")
+    parser.add_argument("quantity", type=whole_number, metavar="QUANTITY", help="lots")
     _common(parser)
     parser.add_argument("--board", help="instrument group, e.g. TQBR")
     parser.add_argument("--comment", help="your note on the order")
@@ -118,8 +131,8 @@ def _add_limit(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
     _new_order(limit)
     limit.add_argument("--price", type=_price, required=True, help="limit price")
     limit.add_argument("--time-in-force", choices=_TIMES_IN_FORCE, help="default: the server's")
-    limit.add_argument("--iceberg-fixed", type=positive_int, metavar="LOTS")
-    limit.add_argument("--iceberg-variance", type=positive_int, metavar="PERCENT")
+    limit.add_argument("--iceberg-fixed", type=whole_number, metavar="LOTS")
+    limit.add_argument("--iceberg-variance", type=whole_number, metavar="PERCENT")
 
 
 def _add_market(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -147,7 +160,7 @@ def _add_stop(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="WHEN",
         help="expiry: unix seconds or ISO 8601 (default: none)",
     )
-    stop.add_argument("--protecting-seconds", type=positive_int, metavar="S")
+    stop.add_argument("--protecting-seconds", type=whole_number, metavar="S")
     stop.add_argument("--inactive", action="store_true", help="create it inactive")
 
 
@@ -158,8 +171,8 @@ def _add_cancel(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
     cancel.add_argument(
         "--type",
         choices=sorted(_CANCEL_COMMANDS),
-        default="limit",
-        help="what kind of order it is (default limit)",
+        default=None,
+        help="what kind of order it is (default: looked up in the portfolio's orders)",
     )
 
 
@@ -249,8 +262,40 @@ def _confirmed(console: Console) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _order_kind(order: Order | StopOrder) -> str:
+    """The ``--type`` spelling of an order's type: limit, market, stop or stop-limit."""
+    kind = str(getattr(order.type, "value", order.type) or "").lower()
+    return "stop-limit" if kind == "stoplimit" else kind
+
+
+def _find_kind(target: Target, console: Console, args: argparse.Namespace) -> str:
+    """Look ``args.order_id`` up in the portfolio's orders, then its stop orders."""
+    console.progress(f"looking up order {args.order_id} in portfolio {args.portfolio}")
+    hint = f"pass --type {'|'.join(_CANCEL_COMMANDS)}"
+    where = {"exchange": args.exchange, "timeout": args.timeout}
+    try:
+        with open_client(target, console) as client:
+            for order in client.get_orders(args.portfolio, **where):
+                if order.id == args.order_id:
+                    return _order_kind(order)
+            for stop in client.get_stop_orders(args.portfolio, **where):
+                if stop.id == args.order_id:
+                    return _order_kind(stop)
+    except AlorError as exc:
+        raise CliError(f"cannot look up order {args.order_id} ({exc}); {hint}") from None
+    raise CliError(
+        f"portfolio {args.portfolio} has no order {args.order_id} on {args.exchange} in this "
+        f"session's orders or stop orders; if it exists, {hint}"
+    )
+
+
 def _send(
-    target: Target, console: Console, method: str, params: dict[str, Any], timeout: float
+    target: Target,
+    console: Console,
+    method: str,
+    params: dict[str, Any],
+    timeout: float,
+    not_found_hint: str = "",
 ) -> OrderResult:
     """Send the command over ``/cws`` and wait for its reply; failures become one-line errors.
 
@@ -269,21 +314,33 @@ def _send(
             ) from None
         except CommandTimeoutError as exc:
             raise CliError(f"not sent: {exc}") from None
+        except NotFoundError as exc:
+            raise CliError(f"the server refused it: {exc}{not_found_hint}") from None
         except APIError as exc:
             raise CliError(f"the server refused it: {exc}") from None
     return result
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    look_up = args.order_kind == "cancel" and args.type is None
+    if look_up:
+        args.type = "limit"  # provisional: the checks below do not depend on the type
     method, params = _order_params(args)
     preview = _wire_preview(method, params)  # usage error before anything else happens
     with open_target(args, console) as target:
+        hint = ""
+        if look_up:
+            args.type = _find_kind(target, console, args)
+            method, params = _order_params(args)
+            preview = _wire_preview(method, params)
+        elif args.order_kind == "cancel":
+            hint = f" (if it is not a {args.type} order, leave out --type to have it looked up)"
         console.tell(f"about to send to {target.endpoints.cws_url}:")
         console.tell(f"  {_describe(args, method)}")
         console.tell(f"  {protocol.dumps(preview).decode()}")
         if not args.yes and not _confirmed(console):
             raise CliError("not sent: the order was not confirmed")
-        result = _send(target, console, method, params, args.timeout)
+        result = _send(target, console, method, params, args.timeout, hint)
     if args.json:
         reply = {
             "order_number": result.order_number,
@@ -292,5 +349,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         }
         console.write_out(orjson.dumps(reply).decode())
     else:
-        console.write_out(f"order {result.order_number} accepted: {result.message}")
+        console.tell(f"order {result.order_number} accepted: {result.message}")
+        console.write_out(str(result.order_number))
     return 0

@@ -28,18 +28,20 @@ from alor_sync.cli.jsonout import json_line
 from alor_sync.cli.parsing import (
     CliError,
     UsageError,
-    non_negative_int,
     positive_float,
     positive_int,
     unix_time,
+    whole_number,
 )
 from alor_sync.client import AlorClient
 from alor_sync.subscriptions import Subscription, SubscriptionState
 from alor_sync.wire import Opcode
 
-__all__ = ["KINDS", "StreamKind", "add_parser", "run"]
+__all__ = ["KINDS", "QuietNotice", "StreamKind", "add_parser", "default_portfolio", "run"]
 
 _MARKET_FLAGS = frozenset({"board"})
+# A confirmed subscription silent this long (seconds) gets a "waiting for data" note on stderr.
+QUIET_NOTICE_AFTER = 1.0
 
 
 @attrs.frozen
@@ -110,9 +112,11 @@ examples:
   alor-sync stream risks --portfolio D39004 --typed
   alor-sync stream orders --emulator --order-statuses working,filled
 
-KEY is the symbol for market kinds and the portfolio for account kinds (default for account
-kinds: the first portfolio in your token). One JSON object per line: the payload as the server
-sent it, or with --typed the decoded model with snake_case fields.
+KEY is the symbol for market kinds and the portfolio for account kinds (default: from your
+token, its first derivatives portfolio (7500...) for spectra-risks, its first other one for the
+rest). A stream that is confirmed but sends nothing says "subscribed, waiting for data" on
+stderr. One JSON object per line: the payload as the server sent it, or with --typed the
+decoded model with snake_case fields.
 """
 
 
@@ -158,12 +162,12 @@ def _add_stream_parameters(parser: argparse.ArgumentParser) -> None:
     opts.add_argument("--board", help="instrument group, e.g. TQBR (market kinds)")
     opts.add_argument(
         "--depth",
-        type=non_negative_int,
+        type=whole_number,
         help="order-book levels (1-50) / all-trades history (max 5000)",
     )
     opts.add_argument(
         "--frequency",
-        type=non_negative_int,
+        type=whole_number,
         metavar="MS",
         help="at most one frame per MS milliseconds",
     )
@@ -249,19 +253,42 @@ class _Printer:
             if self._count is not None and self._printed >= self._count:
                 self.done.set()
 
+    @property
+    def printed(self) -> int:
+        """Messages printed so far."""
+        with self._lock:
+            return self._printed
+
 
 def _raw_line(payload: Any) -> str:
     return orjson.dumps(payload).decode()
 
 
+def is_derivatives_portfolio(portfolio: str) -> bool:
+    """FORTS (derivatives) portfolios are the ``7500...`` ones (``7500GHC``; reference 2.4)."""
+    return portfolio.startswith("750")
+
+
+def default_portfolio(opcode: Opcode, portfolios: tuple[str, ...]) -> str | None:
+    """The token's portfolio a stream most likely means: the first derivatives one for
+    derivatives risks (a stock portfolio never gets any), else the first other one."""
+    wanted = opcode is Opcode.SPECTRA_RISKS
+    matching = [p for p in portfolios if is_derivatives_portfolio(p) == wanted]
+    if matching:
+        return matching[0]
+    return None if wanted or not portfolios else portfolios[0]
+
+
 def _resolve_key(kind: StreamKind, args: argparse.Namespace, client: AlorClient) -> str:
-    """KEY as given, or for account kinds the first portfolio of the token."""
+    """KEY as given, or for account kinds the token's portfolio that suits the stream."""
     if args.key:
         return str(args.key)
     portfolios = client.tokens.claims().portfolios
-    if not portfolios:
-        raise UsageError(f"'{args.kind}' needs a portfolio and your token lists none")
-    return portfolios[0]
+    chosen = default_portfolio(kind.opcode, portfolios)
+    if chosen is None:
+        what = "a derivatives (7500...) portfolio" if portfolios else "a portfolio"
+        raise UsageError(f"'{args.kind}' needs {what} and your token lists none: pass it as KEY")
+    return chosen
 
 
 def raise_if_rejected(subs: list[Subscription]) -> None:
@@ -269,6 +296,29 @@ def raise_if_rejected(subs: list[Subscription]) -> None:
     for sub in subs:
         if sub.state is SubscriptionState.FAILED:
             raise CliError(f"the server rejected the {sub.opcode} subscription: {sub.error}")
+
+
+class QuietNotice:
+    """Says once, on stderr, that a confirmed subscription has sent nothing yet (main thread).
+
+    Without it a stream with no history (own trades, orders) looks like a hung command.
+    """
+
+    def __init__(self, console: Console, printed: Callable[[], int]) -> None:
+        self._console = console
+        self._printed = printed
+        self._active_since: float | None = None
+        self._said = False
+
+    def check(self, sub: Subscription) -> None:
+        if self._said or sub.state is not SubscriptionState.ACTIVE:
+            return
+        now = time.monotonic()
+        if self._active_since is None:
+            self._active_since = now
+        if self._printed() == 0 and now - self._active_since >= QUIET_NOTICE_AFTER:
+            self._said = True
+            self._console.progress("subscribed, waiting for data")
 
 
 def wait_until_done(
@@ -318,7 +368,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     with open_target(args, console) as target, open_client(target, console) as client:
         key = _resolve_key(kind, args, client)
         if not args.key:
-            console.progress(f"using portfolio {key} (the first in your token)")
+            console.progress(f"using portfolio {key} from your token")
         params[_key_name(kind)] = key
         sub = client.subscribe(
             kind.opcode,
@@ -328,8 +378,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
             **params,
         )
 
+        quiet = QuietNotice(console, lambda: printer.printed)
+
         def watch() -> None:
             console.watch_connection(client.statistics().connection)
+            quiet.check(sub)
 
         wait_until_done(printer.done, [sub], args.duration, watch)
     return 0

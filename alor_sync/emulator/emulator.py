@@ -178,6 +178,15 @@ class Emulator:
             raise InvalidArgumentError(f"count must be >= 0, not {count!r}")
         self._hub.tick(count)
 
+    def trade_tape(self, symbol: str, exchange: str = "MOEX") -> list[int]:
+        """Every anonymous trade id printed for ``symbol`` since the start, in order (the tape
+        that ``AllTradesGetAndSubscribe`` deliveries can be checked against)."""
+        with self._hub.lock:
+            state = self._market.lookup(exchange, symbol)
+            if state is None:
+                raise InvalidArgumentError(f"the emulator lists no {exchange}:{symbol}")
+            return state.tape.tolist()
+
     def instruments(self) -> Sequence[InstrumentInfo]:
         """Every instrument the market lists."""
         with self._hub.lock:

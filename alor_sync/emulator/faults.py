@@ -12,6 +12,7 @@ Rules of this module:
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -90,6 +91,8 @@ class Faults:
         self._lock = threading.Lock()
         self._registry: ConnectionRegistry | None = None
         self._tokens_rejected_until = 0.0
+        self._empty_guid_share = 0.0
+        self._empty_guid_rng = random.Random(0)
         self._refresh_failure: tuple[int, float] | None = None
         self._confirmations: dict[str, ConfirmationPolicy] = {}
 
@@ -107,10 +110,30 @@ class Faults:
 
     # -- tokens ----------------------------------------------------------------------------------
 
-    def reject_tokens(self, seconds: float | None = None) -> None:
-        """Answer every request (``/ws`` and ``/cws``) 401 ``Invalid JWT token!`` for a while."""
+    def reject_tokens(
+        self, seconds: float | None = None, *, empty_guid: float = 0.0, seed: int = 0
+    ) -> None:
+        """Answer every request (``/ws`` and ``/cws``) 401 ``Invalid JWT token!`` for a while.
+
+        ``empty_guid`` (0 to 1): the share of the ``/ws`` replies sent with ``"requestGuid":""``, as
+        production has been seen to do (reference 1.4, 2.7); which ones is drawn from ``seed``.
+        """
+        if not 0.0 <= empty_guid <= 1.0:
+            raise InvalidArgumentError(
+                f"empty_guid must be a share from 0 to 1, not {empty_guid!r}"
+            )
         with self._lock:
             self._tokens_rejected_until = _until(seconds)
+            self._empty_guid_share = empty_guid
+            self._empty_guid_rng = random.Random(seed)
+
+    def rejection_guid(self, guid: str) -> str:
+        """The ``requestGuid`` a 401 for the request ``guid`` carries (maybe empty)."""
+        with self._lock:
+            share = self._empty_guid_share
+            if share and self._empty_guid_rng.random() < share:
+                return ""
+        return guid
 
     def accept_tokens(self) -> None:
         """End :meth:`reject_tokens`."""

@@ -14,6 +14,7 @@ Rules of this module:
 from __future__ import annotations
 
 import random
+from array import array
 from collections import deque
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -99,6 +100,9 @@ class InstrumentState:
         self.session_lots = 0
         self.open_interest = listing.open_interest
         self.trades: deque[PublicTrade] = deque(maxlen=KEPT_TRADES)
+        # Every trade id printed since the start, in order: what tests compare deliveries
+        # against (8 bytes a trade in an array, unlike the bounded deque of whole trades).
+        self.tape: array[int] = array("q")
         self.history = CandleHistory(seed, info.symbol, now, self.open_tick)
         self.bar_series: dict[Timeframe, Candle | None] = {}
         self.trading_status = 17
@@ -322,6 +326,7 @@ class Market:
         trade = PublicTrade(self._next_trade_id, tick, lots, side, now, state.open_interest or 0)
         self._next_trade_id += 1
         state.trades.append(trade)
+        state.tape.append(trade.id)
         state.last_tick, state.last_ts = tick, now
         state.high_tick = max(state.high_tick, tick)
         state.low_tick = min(state.low_tick, tick)

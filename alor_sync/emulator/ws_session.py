@@ -132,7 +132,7 @@ class WsSession:
             return None
         claims = None if self._faults.tokens_rejected() else self._tokens.verify(token)
         if claims is None:
-            self._reply(guid, family, opcode, 401, INVALID_TOKEN)
+            self._reply(self._faults.rejection_guid(guid), family, opcode, 401, INVALID_TOKEN)
         return claims
 
     def _ping(self, msg: dict[str, Any], guid: str) -> None:

@@ -49,6 +49,7 @@ from alor_sync.errors import (
     OutcomeUnknownError,
 )
 from alor_sync.events import GapNotice
+from tests.chaos.tape import TapeRecord
 
 __all__ = [
     "CommandLedger",
@@ -109,6 +110,7 @@ class StreamChecker:
         self._busy = False
         self._last: int | None = None
         self._licensed = False
+        self.tape: TapeRecord | None = None  # trades streams: ids against the trade tape
 
     def detach(self) -> None:
         """The subscription was replaced: let go of it (``epoch_causes`` holds the handle)."""
@@ -120,6 +122,8 @@ class StreamChecker:
         self._enter("callback")
         try:
             self.items += 1
+            if self.tape is not None:
+                self.tape.trade(payload)
             if self.sequenced:
                 self._check_sequence(payload)
             if slow is not None:
@@ -132,6 +136,8 @@ class StreamChecker:
         try:
             self.gaps[notice.reason.value] += 1
             self._licensed = True
+            if self.tape is not None:
+                self.tape.gap(notice)
         finally:
             self._busy = False
 

@@ -59,14 +59,44 @@ def restart(run: ChaosRun, rng: random.Random) -> str:
 
 
 def reject_tokens(run: ChaosRun, rng: random.Random) -> str:
-    """Every token refused (401) for a while, with a reconnect inside the window."""
-    seconds = round(rng.uniform(0.3, 1.0), 2)
+    """Every token refused (401) for longer than a refresh takes (production has done this
+    for seconds while /refresh worked), with a reconnect, and subscribes and unsubscribes,
+    inside the window."""
+    seconds = round(rng.uniform(0.5, 3.0), 2)
     run.errors.token_faults += 1
     run.emu.faults.reject_tokens(seconds)
     path = rng.choice(("/ws", None))
     run.emu.faults.drop_connections(rng.choice(("eof", "reset")), path=path)
+    run.hold(rng.uniform(0.1, seconds / 2))
+    churned = rng.sample(sorted(run.live), 2)
+    for key in churned:  # an unsubscribe and a first subscribe, both answered 401
+        run.replace(key)
     run.hold(seconds)
-    return f"reject tokens {seconds} s, drop {path or 'all'}"
+    return f"reject tokens {seconds} s, drop {path or 'all'}, churn {churned}"
+
+
+def empty_guid_401s(run: ChaosRun, rng: random.Random) -> str:
+    """A reconnect into 401s that name no request (``"requestGuid":""``, as production sends
+    them): every stream is pending at once and no reply says which one was refused."""
+    seconds = round(rng.uniform(0.5, 2.0), 2)
+    share = rng.choice((1.0, 0.5))
+    run.errors.token_faults += 1
+    run.emu.faults.reject_tokens(seconds, empty_guid=share, seed=rng.randrange(1 << 30))
+    run.emu.faults.drop_connections(rng.choice(("eof", "reset", "close")), path="/ws")
+    run.hold(seconds)
+    return f"empty-guid 401s ({share:.0%}) for {seconds} s after a drop"
+
+
+def flapping(run: ChaosRun, rng: random.Random) -> str:
+    """A fault every 0.7-2 s: each connection opens, resubscribes and streams before the next
+    drop, so the client must rejoin at once every time (the recovery after the last one is
+    measured and bounded by ``recover``)."""
+    drops = rng.randint(3, 6)
+    for n in range(drops):
+        if n:
+            run.hold(rng.uniform(0.7, 2.0))
+        run.emu.faults.drop_connections(rng.choice(("eof", "reset", "close")), path="/ws")
+    return f"flapping: {drops} drops 0.7-2 s apart"  # the recovery is timed from the last one
 
 
 def delay_confirmations(run: ChaosRun, rng: random.Random) -> str:
@@ -103,10 +133,12 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
     before_disconnects = run.disconnect_count("ws")
     expected = run.errors.frame_errors()
     sent: list[str] = []
-    for _ in range(rng.randint(3, 8)):
+    count = rng.randint(3, 8)
+    for n in range(count):
         key = rng.choice(sorted(run.live))
         live = run.live[key]
-        kind = rng.choice(_MALFORMED_KINDS)
+        # The first is one that must reach on_error, so that even one round proves it does.
+        kind = rng.choice(_MALFORMED_ERRORS if n == 0 else _MALFORMED_KINDS)
         try:
             run.emu.faults.send_malformed(live.handle.guid, kind)  # type: ignore[arg-type]
         except InvalidArgumentError:
@@ -127,18 +159,23 @@ def malformed(run: ChaosRun, rng: random.Random) -> str:
 
 
 def slow_callbacks(run: ChaosRun, rng: random.Random) -> str:
-    """Every callback slow while one event stream is flooded: its bounded queue must overflow
-    into a gap notice and a renewal, never into memory growth or a silent drop."""
-    key = "trades-SBER/raw"
+    """Every callback slow while one event stream is flooded and the market prints a burst of
+    real trades: bounded queues must overflow into gap notices and renewals, never into memory
+    growth or a silent drop, and the trade streams' replays must heal or report what they lost.
+    (A flood repeats one frame, which a trade stream drops as a duplicate, so the flood goes to
+    positions.)"""
+    key = "positions/raw"
     guid = run.live[key].handle.guid
     run.slow.set()
     try:
         sent = run.emu.blast(guid, rng.randint(2000, 4000), timeout=WAIT)
     except InvalidArgumentError:
         sent = 0
+    steps = rng.randint(300, 900)
+    run.emu.tick(steps)
     run.hold(0.3)
     run.slow.clear()
-    return f"slow callbacks, {sent} frames flooded into {key}"
+    return f"slow callbacks, {sent} frames flooded into {key}, {steps} market steps at once"
 
 
 def flood(run: ChaosRun, rng: random.Random) -> str:
@@ -165,6 +202,8 @@ FAULTS: dict[str, Step] = {
     "freeze": freeze,
     "restart": restart,
     "reject_tokens": reject_tokens,
+    "empty_guid_401s": empty_guid_401s,
+    "flapping": flapping,
     "delay_confirmations": delay_confirmations,
     "lose_command_replies": lose_command_replies,
     "malformed": malformed,

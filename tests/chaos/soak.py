@@ -47,7 +47,7 @@ from tests.chaos.checks import (
 __all__ = ["main"]
 
 WAIT = 30.0
-FLOODED = ("SBER", "GAZP", "SiZ6")  # one raw all-trades subscription each, blasted at --rate/3
+FLOODED = ("SBER", "GAZP", "SiZ6")  # one raw lossless quotes subscription each, blasted at --rate/3
 PORTFOLIO, EXCHANGE = "D39004", "MOEX"
 
 
@@ -212,10 +212,12 @@ class Soak:
             return connects + (holder[0].statistics().resubscribes if holder else 0)
 
         checker = StreamChecker(
-            f"all-trades-{symbol}", latest_wins=False, sequenced=True,
+            f"quotes-{symbol}", latest_wins=False, sequenced=True,
             epoch_causes=epoch_causes, causes_before=client.statistics().connection.connects,
         )  # fmt: skip
-        handle = client.subscribe_all_trades(symbol, checker.item, depth=1, raw=True)
+        # Lossless quotes: the flood repeats one frame, which an id stream (all trades) would
+        # rightly drop as a duplicate after the first.
+        handle = client.subscribe_quotes(symbol, checker.item, raw=True, conflate=False)
         holder.append(handle)
         checker.guid = own_copy(handle.guid)
         self.checkers[handle.guid] = checker

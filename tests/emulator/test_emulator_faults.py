@@ -116,6 +116,40 @@ def test_reject_tokens_for_a_while(emu: Emulator, peer: Peer) -> None:
     peer.subscribe(token, **BOOK, guid="h")
 
 
+def test_rejected_tokens_may_be_answered_with_an_empty_request_guid(
+    emu: Emulator, peer: Peer
+) -> None:
+    token = emu.issue_token()
+    emu.faults.reject_tokens(empty_guid=1.0)
+    for guid in ("a", "b"):
+        peer.send(**BOOK, guid=guid, token=token)
+        assert peer.recv() == {"requestGuid": "", "httpCode": 401, "message": "Invalid JWT token!"}
+    emu.faults.reject_tokens(empty_guid=0.5, seed=7)
+    guids = []
+    for n in range(40):
+        peer.send(**BOOK, guid=f"g{n}", token=token)
+        guids.append(peer.recv()["requestGuid"])
+    assert 5 < guids.count("") < 35  # some of each, drawn from the seed
+    assert {g for g in guids if g} <= {f"g{n}" for n in range(40)}
+    with pytest.raises(InvalidArgumentError, match="empty_guid"):
+        emu.faults.reject_tokens(empty_guid=2.0)
+
+
+def test_the_trade_tape_lists_every_trade_id_in_order(emu: Emulator, peer: Peer) -> None:
+    token = emu.issue_token()
+    peer.subscribe(token, opcode="AllTradesGetAndSubscribe", code="SBER", exchange="MOEX",
+                   guid="t", depth=0)  # fmt: skip
+    before = emu.trade_tape("SBER")
+    while len(emu.trade_tape("SBER")) < len(before) + 10:
+        emu.tick()
+    printed = emu.trade_tape("SBER")[len(before) :]
+    assert [peer.recv()["data"]["id"] for _ in printed] == printed
+    tape = emu.trade_tape("SBER")
+    assert tape == sorted(set(tape))
+    with pytest.raises(InvalidArgumentError, match="NOPE"):
+        emu.trade_tape("NOPE")
+
+
 def test_delayed_confirmation_arrives_after_the_data(emu: Emulator, peer: Peer) -> None:
     token = emu.issue_token()
     emu.faults.delay_confirmations(0.3, "subscribe")
