@@ -478,11 +478,12 @@ class AlorClient(SnapshotMethods, StreamMethods):
     @property
     def commands(self) -> CommandChannel:
         """Order commands over ``/cws`` on their own connection (``alor-sync-cws``), opened on
-        first use; see :class:`~alor_sync.commands.CommandChannel`."""
+        first use; see :class:`~alor_sync.commands.CommandChannel`. After :meth:`close` the
+        channel that was used stays readable (its final ``statistics()``); none is opened."""
         with self._lock:
-            if self._closed:
-                raise ClientClosedError("this AlorClient was closed")
             if self._commands is None:
+                if self._closed:
+                    raise ClientClosedError("this AlorClient was closed")
                 self._commands = self._build_commands()
             return self._commands
 
@@ -512,10 +513,11 @@ class AlorClient(SnapshotMethods, StreamMethods):
     # ------------------------------------------------------------------ introspection
 
     def statistics(self) -> ClientStatistics:
-        """Counters of the connections and of every live subscription."""
-        self._require_started()
+        """Counters of the connections and of every live subscription; after :meth:`close`, the
+        final counters."""
         data, dispatcher = self._data, self._dispatcher
-        assert data is not None and dispatcher is not None
+        if data is None or dispatcher is None:
+            raise ClientClosedError("the client is not started: call start() or use 'with'")
         links = data.links
         connections = tuple(link.transport.statistics() for link in links)
         sessions = [link.session for link in links]

@@ -264,3 +264,22 @@ def test_close_during_start_leaves_no_socket_and_no_thread(emu: Emulator) -> Non
     starter.join(WAIT)
     assert errors, "start() after close() must say the client was closed"
     assert emu.connections() == []  # and nothing was opened (the thread check runs after)
+
+
+def test_final_counters_can_be_read_after_close(emu: Emulator) -> None:
+    """Issue 12: statistics() answers after close() with the final counters, the command
+    channel's included; a closed client opens no new channel."""
+    with running(emu) as client:
+        client.subscribe_quotes("SBER", Recorder()).wait_active(WAIT)
+        channel = client.commands
+        channel.create_limit(portfolio="D39004", exchange="MOEX", symbol="SBER", side="buy",
+                             quantity=1, price=200.0)  # fmt: skip
+    assert client.commands is channel
+    assert channel.statistics().sent >= 1
+    stats = client.statistics()
+    assert stats.connection.connects >= 1 and stats.subscriptions_per_connection == (0,)
+    fresh = client_for(emu)
+    fresh.start()
+    fresh.close()
+    with pytest.raises(ClientClosedError):
+        fresh.commands  # noqa: B018 (the property is the call under test)

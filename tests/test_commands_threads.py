@@ -121,7 +121,10 @@ def test_a_lifecycle_hook_places_an_order_with_a_blocking_call(emu: Emulator) ->
     with running(emu, on_connect=on_connect) as client:
         holder.append(client)
         ready.set()
-        emu.faults.drop_connections(path="/ws")  # the reconnect fires on_connect again
+        # The client is open a moment before the emulator lists the connection: wait for it,
+        # or the drop finds nothing to drop.
+        assert emu.wait_for_connections(1, path="/ws", timeout=WAIT)
+        assert emu.faults.drop_connections(path="/ws") == 1  # the reconnect fires on_connect
         outcome.check()
 
 

@@ -99,6 +99,9 @@ class _Scenario:
         for sub in self.subs.values():
             sub.wait_active(WAIT)
         self.markers = itertools.count(1)
+        # Trades that must be delivered carry ids of their own: a trade id already delivered is
+        # a repeat, which the client rightly drops.
+        self.fresh_ids = itertools.count(10**12)
 
     def build(self, kind: str, draw: Any) -> tuple[str | bytes, bool, tuple[str, str | None]]:
         """(frame, binary, expectation); expectations: (malformed|decode|delivered|unrouted|
@@ -131,7 +134,7 @@ class _Scenario:
             assume(not _is_data_frame(frame))
             return frame, False, ("malformed", guids[target])
         if kind == "wrong_types":
-            return self._wrong_types(draw, guids)
+            return self._wrong_types(draw, guids, next(self.fresh_ids))
         if kind == "unknown_guid":
             return _frame(TRADE, "no-such-subscription"), False, ("unrouted", None)
         if kind == "bad_confirmation":
@@ -142,15 +145,22 @@ class _Scenario:
             reply = {"requestGuid": "nobody-asked", "httpCode": 200, "message": "ok"}
             return json.dumps(reply), False, ("nothing", None)
         if kind == "binary_data":
-            return _frame(TRADE, guids["raw"]).encode(), True, ("delivered", guids["raw"])
+            trade = {**TRADE, "id": next(self.fresh_ids)}
+            return _frame(trade, guids["raw"]).encode(), True, ("delivered", guids["raw"])
         assert kind == "oversized"
-        big = {**TRADE, "pad": "x" * draw(st.integers(100_000, 2_000_000))}
+        big = {
+            **TRADE,
+            "id": next(self.fresh_ids),
+            "pad": "x" * draw(st.integers(100_000, 2_000_000)),
+        }
         return _frame(big, guids["raw"]), False, ("delivered", guids["raw"])
 
-    def _wrong_types(self, draw: Any, guids: dict[str, str]) -> tuple[str, bool, tuple[str, str]]:
+    def _wrong_types(
+        self, draw: Any, guids: dict[str, str], trade_id: int
+    ) -> tuple[str, bool, tuple[str, str]]:
         # Event streams only: a full-state stream may conflate a frame away before decoding it.
         target = draw(st.sampled_from(["raw", "typed"]))
-        data = dict(TRADE)
+        data = {**TRADE, "id": trade_id}
         for key in draw(st.lists(st.sampled_from(sorted(TRADE)), min_size=1, max_size=4)):
             data[key] = draw(values)
         frame = _frame(data, guids[target])

@@ -42,6 +42,7 @@ from alor_sync.errors import (
     APIError,
     AuthenticationError,
     ClientClosedError,
+    CommandNotSentError,
     CommandTimeoutError,
     ConnectionLostError,
     DecodeError,
@@ -268,7 +269,8 @@ class ErrorLedger:
         return found
 
 
-_NOT_SENT = (CommandTimeoutError, ClientClosedError, ConnectionLostError)
+# CommandNotSentError is the family; its members also derive from the older classes.
+_NOT_SENT = (CommandNotSentError, CommandTimeoutError, ClientClosedError, ConnectionLostError)
 
 
 @attrs.frozen
