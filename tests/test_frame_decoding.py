@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alor_sync import session as session_module
 from alor_sync.converter import (
     _LEVEL,
     _STREAMS,
@@ -30,11 +31,13 @@ from alor_sync.converter import (
     frame_decoder_for,
     model_for,
 )
+from alor_sync.emulator import Emulator
 from alor_sync.errors import AlorError
 from alor_sync.models import OrderBook
 from alor_sync.models import struct_decoding as one_pass
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode
+from tests.client_helpers import WAIT, Recorder, running
 from tests.test_converter_roundtrip import FORMATS, STREAMS, _expected, _strategy
 
 SAMPLES = sorted((Path(__file__).resolve().parent / "samples").glob("*.data.json"))
@@ -219,3 +222,28 @@ def test_the_decimal_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     values = [cache[n / 4] for n in range(20)]
     assert values == [Decimal(repr(n / 4)) for n in range(20)]
     assert len(cache) <= 8
+
+
+# --- the client's workers use it ----------------------------------------------------------
+def test_the_client_decodes_routed_frames_through_the_one_pass_decoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def counting(opcode: str, fmt: str, *, exact: bool = False) -> Any:
+        decode = frame_decoder_for(opcode, fmt, exact=exact)
+
+        def decode_counted(raw: Any, guid: str) -> Any:
+            calls.append(guid)
+            return decode(raw, guid)
+
+        return decode_counted
+
+    monkeypatch.setattr(session_module, "frame_decoder_for", counting)
+    with Emulator(speed=0) as emu, running(emu) as client:
+        books = Recorder()
+        handle = client.subscribe_order_book("SBER", books, depth=5)
+        handle.wait_active(WAIT)
+        assert books.wait_count(1)
+        assert all(isinstance(book, OrderBook) for book in books.items)
+        assert calls and set(calls) == {handle.guid}
