@@ -101,6 +101,7 @@ class StreamDelivery:
 
     __slots__ = (
         "_discarding",
+        "_frame_to_model",
         "_gap",
         "_guid",
         "_ids_kept",
@@ -129,13 +130,15 @@ class StreamDelivery:
         request: Mapping[str, Any],
         raw: bool,
         to_model: Callable[[dict[str, Any]], Any] | None,
+        frame_to_model: Callable[[str, str], Any] | None = None,
         on_error: Callable[[BaseException, str | None], None],
         on_gap: Callable[[GapNotice], None],
         count_malformed: Callable[[], None],
     ) -> None:
         self._guid = guid
         self._opcode = opcode
-        self._to_model = to_model
+        self._to_model = to_model  # a data dict parsed on the network thread -> model
+        self._frame_to_model = frame_to_model  # a frame routed unparsed -> model, in one pass
         self._on_error = on_error
         self._on_gap = on_gap
         self.count_malformed = count_malformed
@@ -169,16 +172,17 @@ class StreamDelivery:
 
     def handle(self, item: Any) -> None:
         """Decode one item (a frame text or a parsed ``data`` dict) and run the callbacks."""
-        if item.__class__ is dict:
-            data = item
-        else:
-            try:
-                data = data_payload(item, self._guid)
-            except MalformedFrameError:
-                self.count_malformed()
-                raise
-        to_model = self._to_model
-        value = data if to_model is None else to_model(data)
+        to_model, frame_to_model = self._to_model, self._frame_to_model
+        try:
+            if item.__class__ is dict:
+                value = item if to_model is None else to_model(item)
+            elif frame_to_model is None:
+                value = data_payload(item, self._guid)
+            else:
+                value = frame_to_model(item, self._guid)
+        except MalformedFrameError:
+            self.count_malformed()
+            raise
         key_of = self._key_of
         if key_of is not None and not self._admit(key_of(value)):
             return

@@ -10,7 +10,9 @@ Rules of this module:
   for the caller to submit once per socket read). Everything else runs on a worker.
 * At most one drain task per route is queued or running (``Route._scheduled`` is that token, changed
   only under the route's lock; a non-empty queue always has a token holder). Per-route order comes
-  from this rule alone, never from the executor, so any executor keeps it.
+  from this rule alone, never from the executor, so any executor keeps it. A drain takes what is
+  queued (up to ``batch_size``) in one round of the lock and runs it without the lock; markers
+  (gaps, posted calls) run in their place inside a batch, so they stay barriers.
 * Who writes what: the queue, ``received``/``conflated``/``dropped``/``gaps`` change under the
   route's lock; ``delivered``/``errors``/lags are written only by the route's one running drain;
   ``_routes``/``_closed`` change under the dispatcher's lock. No lock is held while user code runs.
@@ -377,7 +379,7 @@ class Dispatcher:
             raise InvalidArgumentError("pass either workers or executor, not both")
         _require_positive("workers", DEFAULT_WORKERS if workers is None else workers)
         _require_positive("batch_size", batch_size)
-        self._batch = range(batch_size)
+        self._batch_size = batch_size
         self._on_error: ErrorHook = on_error if on_error is not None else _log_error
         # _lock guards _routes, _closed, _closers_inside and _waiters. It is never held while
         # user code runs and never taken by deliver() or by a drain (unless _waiters says that
@@ -633,27 +635,46 @@ class Dispatcher:
                 self._changed.notify_all()
 
     def _run_items(self, route: Route) -> bool:
-        """Run a batch; True if the queue ran dry and the token was released here."""
-        lock, queue, handler, decode = route._lock, route._queue, route.handler, route.decode
-        monotonic = _monotonic
+        """Run a batch; True if the queue ran dry and the token was released here.
+
+        The batch is taken off the queue under one acquisition of the route's lock (not one per
+        item), then run without it: a busy route costs one lock round and one wake-up per
+        batch. Order holds because only the token holder pops. A removal or close during the
+        batch stops it at the next item; the rest count as dropped, as if still queued.
+        """
+        lock, queue = route._lock, route._queue
         # No lingering for the network thread before giving the token back: it hands over
         # everything one socket read brought in one go (deliver(later=...)), and a yield here
         # measured 10-30 % fewer msgs/s with 50 subscriptions (a GIL switch per drain).
-        for _ in self._batch:
+        budget = self._batch_size
+        while budget > 0 and route._open:
             with lock:
                 if not queue:
                     route._scheduled = False
                     return True
-                payload, queued_at = queue.popleft()
-                cls = payload.__class__
-                is_marker = cls is Gap or cls is _Posted
-                if is_marker:
-                    route._pending_gaps -= 1
-            if is_marker:
-                if cls is Gap:
-                    self._run_gap(route, payload)
-                else:
-                    self._run_posted(route, payload)
+                # popleft, never clear(): clear() parks the old block in the deque's own free
+                # list, which measured 530 bytes more per subscription at 5,000 of them.
+                popleft = queue.popleft
+                batch = [popleft() for _ in range(min(budget, len(queue)))]
+                if route._pending_gaps:
+                    route._pending_gaps -= sum(map(_is_marker, batch))
+            self._run_batch(route, batch)
+            budget -= len(batch)
+        return False
+
+    def _run_batch(self, route: Route, batch: list[tuple[Any, float]]) -> None:
+        handler, decode, monotonic = route.handler, route.decode, _monotonic
+        for n, (payload, queued_at) in enumerate(batch):
+            if not route._open:  # removed or closed meanwhile: what is left is dropped
+                with route._lock:
+                    route.dropped += sum(1 for item in batch[n:] if not _is_marker(item))
+                return
+            cls = payload.__class__
+            if cls is Gap:
+                self._run_gap(route, payload)
+                continue
+            if cls is _Posted:
+                self._run_posted(route, payload)
                 continue
             lag = monotonic() - queued_at
             route.last_lag = lag
@@ -665,7 +686,6 @@ class Dispatcher:
             except Exception as exc:
                 route.errors += 1
                 self._report(exc, route.key)
-        return False
 
     def _pass_token(self, route: Route) -> None:
         """After a full batch: resubmit (to the back of the line) if items remain, else release."""

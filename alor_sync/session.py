@@ -27,7 +27,7 @@ from typing import Any
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.converter import decoder_for
+from alor_sync.converter import decoder_for, frame_decoder_for
 from alor_sync.delivery import StreamDelivery
 from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
 from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
@@ -415,12 +415,14 @@ class DataSession:
     # ------------------------------------------------------------------ routing to callbacks
 
     def _add_route(self, record: StreamRecord) -> None:
-        to_model = (
-            None if record.raw else decoder_for(record.opcode, record.format, exact=self._exact)
-        )
+        to_model = frame_to_model = None
+        if not record.raw:
+            to_model = decoder_for(record.opcode, record.format, exact=self._exact)
+            frame_to_model = frame_decoder_for(record.opcode, record.format, exact=self._exact)
         delivery = StreamDelivery(
             guid=record.guid, opcode=record.opcode, fmt=record.format, request=record.request,
-            raw=record.raw, to_model=to_model, on_error=self._hooks.on_error,
+            raw=record.raw, to_model=to_model, frame_to_model=frame_to_model,
+            on_error=self._hooks.on_error,
             on_gap=self._hooks.on_gap, count_malformed=self._count_malformed,
         )  # fmt: skip
         record.delivery = delivery

@@ -33,10 +33,17 @@ Run = Callable[[str, int, str | None], "Result"]
 class Result:
     """What a consumer measured: frames handled, seconds from the first to the last, lags (us)."""
 
-    def __init__(self, frames: int, seconds: float, lags_us: list[int]) -> None:
+    def __init__(
+        self, frames: int, seconds: float, lags_us: list[int], cpu_seconds: float = 0.0
+    ) -> None:
         self.frames = frames
         self.seconds = seconds
         self.lags_us = lags_us
+        self.cpu_seconds = cpu_seconds  # CPU time of this process over the same span
+
+    @property
+    def cpu_us_per_frame(self) -> float:
+        return self.cpu_seconds / max(1, self.frames - 1) * 1e6
 
     @property
     def rate(self) -> float:
@@ -54,14 +61,15 @@ def raw(url: str, count: int, stamp_key: str | None) -> Result:
     lags: list[int] = []
     try:
         loads, recv = orjson.loads, ws.recv
-        started = 0.0
+        started = cpu_started = 0.0
         for n in range(count):
             message = loads(recv())
             if n == 0:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
             if stamp_key is not None:
                 _record(lags, message, stamp_key)
-        return Result(count, time.perf_counter() - started, lags)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        return Result(count, seconds, lags, cpu)
     finally:
         ws.close()
 

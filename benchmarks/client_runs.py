@@ -50,6 +50,7 @@ class ClientResult:
     dropped: int
     gaps: int
     seconds: float
+    cpu_seconds: float
     lags_us: tuple[int, ...] = ()
 
     @property
@@ -61,6 +62,16 @@ class ClientResult:
     def delivered_rate(self) -> float:
         """Callbacks per second."""
         return self.delivered / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_us_per_delivered(self) -> float:
+        """CPU time of the whole process (reader, workers, callback) per callback, in us."""
+        return self.cpu_seconds / max(1, self.delivered) * 1e6
+
+    @property
+    def conflated_share(self) -> float:
+        """Frames replaced by a newer one before their turn, of all frames received."""
+        return self.conflated / self.frames if self.frames else 0.0
 
 
 class _Counter:
@@ -74,12 +85,14 @@ class _Counter:
         self.done = threading.Event()
         self.first = 0.0
         self.last = 0.0
+        self.cpu_first = 0.0
+        self.cpu_last = 0.0
         self.lags: list[int] = []
 
     def __call__(self, item: Any) -> None:
         now_us = time.time_ns() // 1000
         if not self.first:
-            self.first = time.perf_counter()
+            self.first, self.cpu_first = time.perf_counter(), time.process_time()
         stamp = self._stamp_of(item)
         if stamp != END_STAMP:
             if self._record:
@@ -88,7 +101,7 @@ class _Counter:
         with self._lock:
             self._left -= 1
             if self._left == 0:
-                self.last = time.perf_counter()
+                self.last, self.cpu_last = time.perf_counter(), time.process_time()
                 self.done.set()
 
 
@@ -132,6 +145,7 @@ def _run(
         dropped=sum(s.dropped for s in stats),
         gaps=sum(s.gaps for s in stats),
         seconds=counter.last - counter.first,
+        cpu_seconds=counter.cpu_last - counter.cpu_first,
         lags_us=tuple(counter.lags),
     )
 
@@ -144,7 +158,12 @@ def throughput(
     return _run(url, kind, subs, raw=raw, conflate=conflate, record_lags=False)
 
 
-def latency(port: int, kind: str, count: int, rate: float, *, raw: bool = False) -> ClientResult:
-    """``count`` frames of one subscription paced at ``rate``/s, each stamped when sent."""
+def latency(
+    port: int, kind: str, count: int, rate: float, *, raw: bool = False, conflate: bool = True
+) -> ClientResult:
+    """``count`` frames of one subscription paced at ``rate``/s, each stamped when sent.
+
+    ``conflate=False``: the every-frame path (each frame decoded and its lag recorded);
+    default: latest-wins, where a frame replaced before its turn has no lag to record."""
     url = f"ws://127.0.0.1:{port}/ws?kind={kind}&subs=1&count={count}&rate={rate}"
-    return _run(url, kind, 1, raw=raw, conflate=True, record_lags=True)
+    return _run(url, kind, 1, raw=raw, conflate=conflate, record_lags=True)

@@ -1,4 +1,4 @@
-"""Targets of issue 7 judged from the measurements, the printed table and the JSON file.
+"""Targets of issues 7 and 14 judged from the measurements, the printed table and the JSON file.
 
 Rules of this module:
 
@@ -62,6 +62,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:,.0f} {unit}"
     if unit == "us":
         return f"{value:,.0f} us"
+    if unit == "us/msg":
+        return f"{value:.1f} us/msg"
     if unit == "%":
         return f"{value:.2f} %"
     if unit == "s":

@@ -1,0 +1,145 @@
+"""Candidate typed decode paths, measured against each other: ``python benchmarks/decode_paths.py``.
+
+One thread, no socket: whole data frames (the sender's depth-20 books and quotes, as bytes
+arrive on the worker) -> typed model, per candidate. CPU time of this thread (``thread_time``),
+not wall time, so that the other work on a shared machine inflates the figures less; each
+figure is the median of ``--repeats`` runs, interleaved (every candidate once per repeat), and
+the spread (min-max) is printed too.
+
+Rules of this module:
+
+* Candidates use the library's own builders wherever they exist, so what is measured is what
+  ships (``general``, ``one-pass``) or what it is made of (``*-only`` floors).
+* Every candidate is checked to give a model equal to the general path's before it is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import attrs  # noqa: E402
+import msgspec  # noqa: E402
+import orjson  # noqa: E402
+
+from alor_sync.converter import decoder_for, frame_decoder_for  # noqa: E402
+from alor_sync.models import BookSide, OrderBook  # noqa: E402
+from alor_sync.protocol.frames import data_payload  # noqa: E402
+from benchmarks.payloads import build_kind  # noqa: E402
+
+__all__ = ["candidates", "main", "measure"]
+
+GUID = "bench-0"
+Candidate = Callable[[bytes], Any]
+
+
+def frames_of(kind_name: str) -> list[bytes]:
+    kind = build_kind(kind_name)
+    return [
+        b'{"data":' + kind.payload(n, 1_700_000_000_000 + n) + b',"guid":"' + GUID.encode() + b'"}'
+        for n in range(len(kind.variants))
+    ]
+
+
+def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
+    """name -> decode(frame bytes); ``general`` is the reference every other one must equal."""
+    kind = build_kind(kind_name)
+    opcode, fmt = kind.opcode.value, kind.format.value
+    payload_decoder = decoder_for(opcode, fmt, exact=exact)
+    one_pass = frame_decoder_for(opcode, fmt, exact=exact)
+    untyped = msgspec.json.Decoder().decode
+    found: dict[str, Candidate] = {
+        "general: orjson dict + generated decoder": lambda raw: payload_decoder(
+            data_payload(raw, GUID)
+        ),
+        "one-pass: msgspec structs + generated code": lambda raw: one_pass(raw, GUID),
+        "msgspec dict + generated decoder": lambda raw: payload_decoder(untyped(raw)["data"]),
+        "floor: orjson.loads only": orjson.loads,
+        "floor: msgspec structs only (no model)": _struct_only(one_pass),
+    }
+    if kind.opcode.value.startswith("OrderBook"):
+        book = found["general: orjson dict + generated decoder"](frames_of(kind_name)[0])
+        sides = (tuple(book.bids.prices), tuple(book.bids.volumes))
+        found["attrs only: OrderBook + 2 BookSide from ready columns"] = lambda raw: OrderBook(
+            BookSide(*sides), BookSide(*sides), 1, False, False, 2
+        )
+        found["proposal: sides keep the level structs (no columns)"] = _levels_kept(one_pass)
+    return found
+
+
+@attrs.frozen
+class _LevelsSide:
+    """What a book side would cost if it kept the decoded levels and made columns on demand."""
+
+    levels: list[Any]
+
+
+@attrs.frozen
+class _LazyBook:
+    bids: _LevelsSide
+    asks: _LevelsSide
+    timestamp_ms: int | None
+
+
+def _levels_kept(one_pass: Any) -> Candidate:
+    decode_frame = one_pass.__globals__["decode_frame"]
+
+    def decode(raw: bytes) -> Any:
+        data = decode_frame(raw).data  # struct field f<i> holds model field i: bids, asks, time
+        return _LazyBook(_LevelsSide(data.f0), _LevelsSide(data.f1), data.f2)
+
+    return decode
+
+
+def _struct_only(one_pass: Any) -> Candidate:
+    """The one-pass decoder's own msgspec decode of the frame, without building the model."""
+    decode_frame: Candidate = one_pass.__globals__["decode_frame"]
+    return decode_frame
+
+
+def measure(fn: Candidate, frames: Sequence[bytes], loops: int) -> float:
+    """CPU microseconds per frame of ``fn`` over ``loops`` frames (cycling through ``frames``)."""
+    count = len(frames)
+    started = time.thread_time_ns()
+    for n in range(loops):
+        fn(frames[n % count])
+    return (time.thread_time_ns() - started) / loops / 1000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--loops", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    for kind_name in ("book-simple", "book-slim", "quotes-simple"):
+        frames = frames_of(kind_name)
+        for exact in (False, True):
+            found = candidates(kind_name, exact)
+            reference = found["general: orjson dict + generated decoder"]
+            for name, fn in found.items():
+                if not name.startswith(("floor", "attrs", "proposal")):
+                    assert all(fn(raw) == reference(raw) for raw in frames), name
+            runs: dict[str, list[float]] = {name: [] for name in found}
+            for _ in range(args.repeats):
+                for name, fn in found.items():
+                    runs[name].append(measure(fn, frames, args.loops))
+            print(f"\n{kind_name}, {'exact (Decimal)' if exact else 'float'}:")
+            for name, values in runs.items():
+                print(
+                    f"  {name:55s} {statistics.median(values):6.2f} us"
+                    f"  (min {min(values):.2f}, max {max(values):.2f})"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""The one-pass frame decoder gives what the general path gives, for everything it may meet.
+
+``frame_decoder_for(op, fmt)(raw, guid)`` must equal ``decoder_for(op, fmt)(data_payload(raw,
+guid))`` on every sample, on generated models of every stream and format, and on payloads made
+hostile the way the reference allows (numbers as strings, integral floats, enum casing, nulls,
+extra keys), and must fail with the same error and message where the general path fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alor_sync import session as session_module
+from alor_sync.converter import (
+    _LEVEL,
+    _STREAMS,
+    _names,
+    decoder_for,
+    encode,
+    frame_decoder_for,
+    model_for,
+)
+from alor_sync.emulator import Emulator
+from alor_sync.errors import AlorError
+from alor_sync.models import OrderBook
+from alor_sync.models import struct_decoding as one_pass
+from alor_sync.protocol.frames import data_payload
+from alor_sync.wire import Format, Opcode
+from tests.client_helpers import WAIT, Recorder, running
+from tests.test_converter_roundtrip import FORMATS, STREAMS, _expected, _strategy
+
+SAMPLES = sorted((Path(__file__).resolve().parent / "samples").glob("*.data.json"))
+GUID = "c328fcf1-e495-408a-a0ed-e20f95d6b813"
+
+
+def _outcome(decode: Callable[[], Any]) -> tuple[Any, Any]:
+    """("ok", model) or (error class, message): what a caller of either path observes."""
+    try:
+        return "ok", decode()
+    except AlorError as exc:
+        return type(exc), str(exc)
+
+
+def _both(opcode: str, fmt: str, raw: bytes | str, guid: str, exact: bool) -> tuple[Any, Any]:
+    general = decoder_for(opcode, fmt, exact=exact)
+    new = _outcome(lambda: frame_decoder_for(opcode, fmt, exact=exact)(raw, guid))
+    old = _outcome(lambda: general(data_payload(raw, guid)))
+    return new, old
+
+
+def _frame(data: Any, guid: str = GUID) -> bytes:
+    return json.dumps({"data": data, "guid": guid}).encode()  # json: ints beyond 64 bits too
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_every_sample_decodes_equally_through_both_paths(path: Path, exact: bool) -> None:
+    opcode, fmt = path.name.split(".")[:2]
+    raw = path.read_bytes()
+    new, old = _both(opcode, fmt, raw, orjson.loads(raw)["guid"], exact)
+    assert new[0] == "ok"
+    assert new == old
+    text_new, _ = _both(opcode, fmt, raw.decode(), orjson.loads(raw)["guid"], exact)
+    assert text_new == new  # the network thread hands over text, tests often bytes
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
+@pytest.mark.parametrize("opcode", STREAMS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_generated_payloads_decode_equally_through_both_paths(
+    opcode: str, exact: bool, data: st.DataObject
+) -> None:
+    model = data.draw(_strategy(opcode, exact))
+    for fmt in FORMATS:
+        raw = _frame(encode(opcode, fmt, model))
+        new, old = _both(opcode, fmt, raw, GUID, exact)
+        assert new == old == ("ok", _expected(model, opcode, fmt))
+
+
+# --- hostile payloads -----------------------------------------------------------------------
+_HOT = [(op, fmt) for op in ("OrderBookGetAndSubscribe", "QuotesSubscribe",
+        "AllTradesGetAndSubscribe", "BarsGetAndSubscribe") for fmt in FORMATS]  # fmt: skip
+
+
+def _sample_data(opcode: str, fmt: str) -> dict[str, Any]:
+    path = next(p for p in SAMPLES if p.name.startswith(f"{opcode}.{fmt}."))
+    data: dict[str, Any] = orjson.loads(path.read_bytes())["data"]
+    return data
+
+
+_HUGE = 2**70 + 1  # beyond 64 bits: orjson reads it as a float, msgspec as the exact int
+
+
+def _mutations(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The sample with one thing made the way a lenient decoder must still take (or refuse)."""
+    out = [("unknown key", {**data, "someNewField": {"x": [1, None]}})]
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out.append((f"{key} as string", {**data, key: str(value).lower()}))
+        elif isinstance(value, int):
+            out += [(f"{key} as float", {**data, key: float(value)}),
+                    (f"{key} as string", {**data, key: str(value)}),
+                    (f"{key} huge", {**data, key: _HUGE})]  # fmt: skip
+        elif isinstance(value, float):
+            out += [(f"{key} as string", {**data, key: repr(value)}),
+                    (f"{key} integral", {**data, key: 7})]  # fmt: skip
+        elif isinstance(value, str):
+            out += [(f"{key} upper", {**data, key: value.upper()}),
+                    (f"{key} as number", {**data, key: 12})]  # fmt: skip
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            level = value[0]
+            first = next(iter(level))
+            spelled = {**level, first: str(level[first])}
+            without = {k: v for k, v in level.items() if k != first}
+            out += [(f"{key} level as string", {**data, key: [spelled]}),
+                    (f"{key} level without {first}", {**data, key: [without]}),
+                    (f"{key} level null", {**data, key: [None]}),
+                    (f"{key} level extra", {**data, key: [{**level, "zz": 1}]}),
+                    (f"{key} null", {**data, key: None})]  # fmt: skip
+        out += [(f"{key} null", {**data, key: None}),
+                (f"{key} missing", {k: v for k, v in data.items() if k != key}),
+                (f"{key} object", {**data, key: {"a": 1}})]  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
+@pytest.mark.parametrize(("opcode", "fmt"), _HOT)
+def test_hostile_payloads_decode_or_fail_alike_through_both_paths(
+    opcode: str, fmt: str, exact: bool
+) -> None:
+    mismatches = []
+    for what, data in _mutations(_sample_data(opcode, fmt)):
+        new, old = _both(opcode, fmt, _frame(data), GUID, exact)
+        if what.endswith("huge") and new != old:
+            # The one difference, on the one-pass side's favour: the general path gets orjson's
+            # float of the number; the one-pass path keeps every digit (an int, or its Decimal).
+            exact_forms = {_HUGE, str(_HUGE)}  # a number, its Decimal, or an id string
+            assert new[0] == "ok" and exact_forms & set(vars_of(new[1]).values()), what
+            assert old[0] != "ok" or not exact_forms & set(vars_of(old[1]).values()), what
+            continue
+        if new != old:
+            mismatches.append((what, new, old))
+    assert not mismatches
+
+
+def vars_of(model: Any) -> dict[str, Any]:
+    return attrs.asdict(model, recurse=False)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"data": [], "guid": "' + GUID.encode() + b'"}',
+        b'{"data": {"bids": [], "asks": []}, "guid": "another"}',
+        b'{"data": {"bids": [], "asks": []}}',
+        b'{"httpCode": 200, "requestGuid": "x", "message": "ok"}',
+        b'{"data": {"bids": [], "asks": []}, "guid": "' + GUID.encode() + b'"',
+    ],
+)
+def test_frames_that_are_not_this_subscriptions_data_fail_alike(raw: bytes) -> None:
+    new, old = _both("OrderBookGetAndSubscribe", "Simple", raw, GUID, False)
+    assert new[0] != "ok"
+    assert new == old
+
+
+# --- the one-pass path is the one taken ---------------------------------------------------
+def _refusing(raw: Any, guid: str) -> Any:
+    raise AssertionError("the general path was taken")
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float", "exact"])
+@pytest.mark.parametrize(("opcode", "fmt"), _HOT)
+def test_samples_of_hot_streams_never_need_the_general_path(
+    opcode: str, fmt: str, exact: bool
+) -> None:
+    model, rows = _STREAMS[opcode]
+    fmt_ = Format(fmt)
+    decode = one_pass.frame_decoder(
+        model, _names(rows, fmt_), _names(_LEVEL, fmt_), exact=exact, fallback=_refusing
+    )
+    data = _sample_data(opcode, fmt)
+    expected = decoder_for(opcode, fmt, exact=exact)(data)
+    assert decode(_frame(data), GUID) == expected
+    assert decode(_frame(data).decode(), GUID) == expected
+
+
+def test_streams_whose_models_the_structs_cannot_hold_use_the_general_path() -> None:
+    for opcode, fmt in itertools.product(STREAMS, FORMATS):
+        model = model_for(opcode)
+        takes = one_pass.supports(model)
+        assert takes == (model.__name__ not in {"Instrument", "Summary", "Trade", "Order",
+                                                "StopOrder"}), model  # fmt: skip
+        assert callable(frame_decoder_for(opcode, fmt))
+
+
+def test_exact_mode_prices_are_decimals_of_the_wire_digits() -> None:
+    frame = _frame({"b": [{"p": 0.1, "v": 1}, {"p": 257, "v": 2}], "a": [], "t": 1, "h": False})
+    book = frame_decoder_for(Opcode.ORDER_BOOK, "Slim", exact=True)(frame, GUID)
+    assert isinstance(book, OrderBook)
+    assert book.bids.prices == (Decimal("0.1"), Decimal("257"))
+    assert all(type(price) is Decimal for price in book.bids.prices)
+    assert book.bids.yields is None
+
+
+def test_the_decimal_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = one_pass._DecimalCache()
+    monkeypatch.setattr(one_pass, "_DECIMAL_CACHE_LIMIT", 8)
+    values = [cache[n / 4] for n in range(20)]
+    assert values == [Decimal(repr(n / 4)) for n in range(20)]
+    assert len(cache) <= 8
+
+
+# --- the client's workers use it ----------------------------------------------------------
+def test_the_client_decodes_routed_frames_through_the_one_pass_decoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def counting(opcode: str, fmt: str, *, exact: bool = False) -> Any:
+        decode = frame_decoder_for(opcode, fmt, exact=exact)
+
+        def decode_counted(raw: Any, guid: str) -> Any:
+            calls.append(guid)
+            return decode(raw, guid)
+
+        return decode_counted
+
+    monkeypatch.setattr(session_module, "frame_decoder_for", counting)
+    with Emulator(speed=0) as emu, running(emu) as client:
+        books = Recorder()
+        handle = client.subscribe_order_book("SBER", books, depth=5)
+        handle.wait_active(WAIT)
+        assert books.wait_count(1)
+        assert all(isinstance(book, OrderBook) for book in books.items)
+        assert calls and set(calls) == {handle.guid}
