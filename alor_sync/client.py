@@ -14,20 +14,23 @@ import math
 import ssl
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
 from alor_sync.backoff import Backoff
+from alor_sync.client_options import ClientOptions
 from alor_sync.data_connections import DataConnections, DataLink
 from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.hooks import ErrorHook, HookRunner
+from alor_sync.models.values import P
 from alor_sync.scheduler import ControlLoop
 from alor_sync.session import DataSession, SessionHooks
 from alor_sync.snapshots import SnapshotMethods
@@ -42,6 +45,8 @@ from alor_sync.transport import (
 from alor_sync.wire import Opcode, parse_format, parse_opcode
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from alor_sync.commands import CommandChannel
 
 __all__ = ["AlorClient", "ClientStatistics"]
@@ -144,7 +149,7 @@ def _check_options(
         )
 
 
-class AlorClient(SnapshotMethods, StreamMethods):
+class AlorClient(SnapshotMethods[P], StreamMethods[P]):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
     Threads: ``alor-sync-ws`` reads the socket and routes frames (never runs user code);
@@ -162,7 +167,38 @@ class AlorClient(SnapshotMethods, StreamMethods):
     Scale: one ``/ws`` connection carries up to ``max_subscriptions_per_connection`` (ALOR's cap,
     5,000); beyond that the client opens more by itself (threads ``alor-sync-ws-2``...), up to
     ``max_connections`` in all, counting the ``/cws`` connection once it is in use.
+
+    Types: ``AlorClient(...)`` is an ``AlorClient[float]`` and ``AlorClient(..., exact=True)`` an
+    ``AlorClient[Decimal]``; its callbacks and gets carry models of that price type
+    (``Quote[float]``, ``list[Bar[Decimal]]``...), so price arithmetic type-checks as written.
     """
+
+    @overload
+    def __init__(
+        self: AlorClient[float],
+        refresh_token: str | None = None,
+        *,
+        exact: Literal[False] = False,
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: AlorClient[Decimal],
+        refresh_token: str | None = None,
+        *,
+        exact: Literal[True],
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: AlorClient[Any],
+        refresh_token: str | None = None,
+        *,
+        exact: bool,
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
 
     def __init__(
         self,
@@ -259,7 +295,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> AlorClient:
+    def start(self) -> Self:
         """Fetch a first token (fails fast on bad credentials), then connect in the background.
 
         Returns at once after the token call; use :meth:`wait_connected` to wait for the socket.
@@ -400,7 +436,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
         if self._dispatcher is not None:
             self._dispatcher.close(timeout)
 
-    def __enter__(self) -> AlorClient:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -429,7 +465,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
     def subscribe(
         self,
         opcode: Opcode | str,
-        callback: Callable[[Any], None],
+        callback: Callable[[Any], None] | None,
         *,
         raw: bool = False,
         silence_timeout: float | None = None,
@@ -437,7 +473,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
         on_gap: Callable[[GapNotice], None] | None = None,
         on_state: Callable[[StateChange], None] | None = None,
         **params: Any,
-    ) -> Subscription:
+    ) -> Subscription[Any]:
         """Subscribe to ``opcode`` with its parameters in snake_case (see ``subscribe_*``).
 
         ``callback`` runs on a dispatcher worker with the typed model (or the payload dict when
@@ -539,4 +575,3 @@ class AlorClient(SnapshotMethods, StreamMethods):
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("started" if self._started else "new")
         return f"<AlorClient {self.endpoints.ws_url} {state}>"
-

@@ -45,6 +45,7 @@ from typing import Any
 import attrs
 
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.models.values import model_hints
 
 __all__ = ["to_frame"]
 
@@ -73,7 +74,7 @@ def _field_names(model: type) -> list[str]:
 
 @functools.cache
 def _hints(model: type) -> dict[str, Any]:
-    return typing.get_type_hints(model)
+    return model_hints(model)
 
 
 def _kinds(annotation: Any) -> set[Any]:

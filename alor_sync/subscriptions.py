@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic
 
 import attrs
+import typing_extensions
 
 from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError
 from alor_sync.events import GapNotice, StateChange, SubscriptionState
@@ -33,6 +34,10 @@ __all__ = [
 # 1.3 KB each (its lock, waiter deque and bound methods), a third of a subscription's memory at
 # 5,000 subscriptions, while threads blocked in wait_active are few and re-check their own state.
 STATE_CHANGED = threading.Condition()
+
+T = typing_extensions.TypeVar("T", default=Any)
+"""What the subscription's callback receives: a model (``Quote[float]``...) or, with
+``raw=True``, the payload ``dict``. Type-level only; a bare ``Subscription`` means any payload."""
 
 _SETTLED = (SubscriptionState.ACTIVE, SubscriptionState.FAILED, SubscriptionState.CLOSED)
 
@@ -63,7 +68,7 @@ class SubscriptionStatistics:
     resubscribes: int
 
 
-class Subscription:
+class Subscription(Generic[T]):
     """Handle to a subscription, returned by ``AlorClient.subscribe_*``.
 
     Thread-safety: every method may be called from any thread, including from inside a callback.
@@ -75,11 +80,11 @@ class Subscription:
     def __init__(
         self,
         stream: StreamRecord,
-        callback: Callable[[Any], None],
+        callback: Callable[[T], None],
         *,
         on_gap: Callable[[GapNotice], None] | None,
         on_state: Callable[[StateChange], None] | None,
-        on_unsubscribe: Callable[[Subscription], None],
+        on_unsubscribe: Callable[[Subscription[Any]], None],
         on_statistics: Callable[[StreamRecord], SubscriptionStatistics],
     ) -> None:
         self._stream = stream

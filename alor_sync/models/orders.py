@@ -14,6 +14,7 @@ Instances are immutable and safe to share between threads.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Generic
 
 import attrs
 
@@ -25,7 +26,7 @@ from alor_sync.models.enums import (
     StopOrderType,
     TimeInForce,
 )
-from alor_sync.models.values import Number
+from alor_sync.models.values import P
 
 __all__ = ["Iceberg", "Order", "RepoFields", "StopOrder", "Trade"]
 
@@ -43,20 +44,20 @@ class Iceberg:
 
 
 @attrs.frozen
-class RepoFields:
+class RepoFields(Generic[P]):
     """Repo-specific attributes of a :class:`Trade` (``None`` on the trade for ordinary deals)."""
 
-    repo_rate: Number | None = None
+    repo_rate: P | None = None
     ext_ref: str | None = None
     repo_term: int | None = None
     account: str | None = None
     trade_type_info: str | None = None
-    value: Number | None = None
-    yield_: Number | None = None
+    value: P | None = None
+    yield_: P | None = None
 
 
 @attrs.frozen
-class Trade:
+class Trade(Generic[P]):
     """One own trade of a portfolio: stream ``TradesGetAndSubscribeV2``.
 
     Slim lacks ``quantity``; only Heavy carries ``settle_date``.
@@ -76,20 +77,20 @@ class Trade:
     quantity_batch: int | None = None
     quantity: int | None = None
     """Deprecated: quantity in lots."""
-    price: Number | None = None
-    accrued_interest: Number | None = None
+    price: P | None = None
+    accrued_interest: P | None = None
     side: Side | str | None = None
     existing: bool | None = None
     """True for the session's trades sent at subscription, False for live trades."""
-    commission: Number | None = None
-    repo: RepoFields | None = None
-    volume: Number | None = None
+    commission: P | None = None
+    repo: RepoFields[P] | None = None
+    volume: P | None = None
     """Money value of the trade."""
     settle_date: datetime | None = None
 
 
 @attrs.frozen
-class Order:
+class Order(Generic[P]):
     """One own exchange order (market or limit): stream ``OrdersGetAndSubscribeV2``.
 
     Every change arrives as the full object. Only Simple carries the deprecated ``quantity`` and
@@ -115,21 +116,21 @@ class Order:
     quantity_batch: int | None = None
     quantity: int | None = None
     """Deprecated: quantity in lots (Simple only)."""
-    filled_quantity_units: Number | None = None
-    filled_quantity_batch: Number | None = None
-    filled_quantity: Number | None = None
+    filled_quantity_units: int | None = None
+    filled_quantity_batch: int | None = None
+    filled_quantity: int | None = None
     """Deprecated: filled quantity in lots (Simple only)."""
-    price: Number | None = None
+    price: P | None = None
     existing: bool | None = None
     """True for the session's orders sent at subscription, False for live changes."""
     time_in_force: TimeInForce | str | None = None
     iceberg: Iceberg | None = None
-    volume: Number | None = None
+    volume: P | None = None
     """Money value of the order."""
 
 
 @attrs.frozen
-class StopOrder:
+class StopOrder(Generic[P]):
     """One own conditional (stop / stop-limit) order: stream ``StopOrdersGetAndSubscribeV2``.
 
     Frames of the deprecated v1 stream ``StopOrdersGetAndSubscribe`` decode into this class too;
@@ -156,21 +157,21 @@ class StopOrder:
     end_time: datetime | None = None
     error: str | None = None
     """Why the order was rejected, if it was."""
-    quantity_units: Number | None = None
+    quantity_units: int | None = None
     quantity_batch: int | None = None
     quantity: int | None = None
     """Deprecated: quantity in lots (Simple V2 and the v1 stream)."""
-    filled_quantity_units: Number | None = None
-    filled_quantity_batch: Number | None = None
-    price: Number | None = None
+    filled_quantity_units: int | None = None
+    filled_quantity_batch: int | None = None
+    price: P | None = None
     """Limit price of a stop-limit order (0 for a stop order)."""
-    avg_price: Number | None = None
-    stop_price: Number | None = None
+    avg_price: P | None = None
+    stop_price: P | None = None
     existing: bool | None = None
     """True for the session's orders sent at subscription, False for live changes."""
     time_in_force: TimeInForce | str | None = None
     iceberg: Iceberg | None = None
-    volume: Number | None = None
+    volume: P | None = None
     protecting_seconds: int | None = None
-    filled_quantity: Number | None = None
+    filled_quantity: int | None = None
     """Deprecated: filled quantity in lots (Simple only)."""
