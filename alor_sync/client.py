@@ -27,7 +27,7 @@ from alor_sync.client_options import ClientOptions
 from alor_sync.data_connections import DataConnections, DataLink
 from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.endpoints import Endpoints, resolve_endpoints
-from alor_sync.errors import ClientClosedError, InvalidArgumentError
+from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.hooks import ErrorHook, HookRunner
 from alor_sync.models.values import P
@@ -98,6 +98,11 @@ def _make_tokens(
         return StaticTokenProvider(access_token)
     assert refresh_token is not None
     return RefreshTokenProvider(refresh_token, oauth_url, ssl_context=ssl_context)
+
+
+def _without_query(url: str) -> str:
+    """``url`` for a message: a query string may carry credentials."""
+    return url.split("?", 1)[0]
 
 
 def _positive_seconds(value: object) -> bool:
@@ -283,6 +288,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         }
         self._backoff = (reconnect_delay, max_reconnect_delay)
         self._lock = threading.Lock()
+        self._first_attempt_ended = threading.Event()
         self._started = False
         self._closed = False
         self._dispatcher: Dispatcher | None = None
@@ -295,17 +301,52 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
+    def start(self, wait: float | None = None) -> Self:
         """Fetch a first token (fails fast on bad credentials), then connect in the background.
 
-        Returns at once after the token call; use :meth:`wait_connected` to wait for the socket.
-        Raises :class:`~alor_sync.errors.TokenRefreshError` for a rejected refresh token.
+        Without ``wait`` it returns after the token call (see :meth:`wait_connected`). With
+        ``wait`` (seconds) it also blocks until the first data connection attempt has ended:
+        it returns once connected; when that attempt failed (or did not end within ``wait``)
+        the client is closed (no thread left) and :class:`~alor_sync.errors.ConnectFailedError`
+        says why: refused, DNS, TLS, the HTTP status of a rejected handshake, or no answer in
+        time. (To keep retrying in the background instead, start without ``wait``.) Raises
+        :class:`~alor_sync.errors.TokenRefreshError` for a rejected refresh token.
         """
+        if wait is not None and not _positive_seconds(wait):
+            raise InvalidArgumentError(f"wait must be a positive number of seconds, got {wait!r}")
+        self._start()
+        if wait is not None:
+            self._wait_first_connection(wait)
+        return self
+
+    def _wait_first_connection(self, wait: float) -> None:
+        transport = self._require_started()
+        decided = self._first_attempt_ended.wait(wait)
+        # ever_connected: it opened (and maybe dropped since); from now on it reconnects as usual.
+        if transport.ever_connected:
+            return
+        if self._closed:
+            raise ClientClosedError("this AlorClient was closed while start() waited")
+        where = _without_query(self.endpoints.ws_url)
+        if decided:
+            error = transport.connect_error() or ConnectFailedError(
+                f"cannot connect to {where}: {transport.statistics().last_error}", kind="other"
+            )
+        else:
+            error = ConnectFailedError(
+                f"cannot connect to {where}: no connection within {wait:g} s (the first attempt "
+                "had not ended)",
+                kind="timeout",
+            )
+        self.close()
+        raise error
+
+    def _start(self) -> None:
         with self._lock:
             if self._closed:
                 raise ClientClosedError("this AlorClient was closed; create a new one")
             if self._started:
-                return self
+                return
             self._started = True
         try:
             self.tokens.get_token()
@@ -325,7 +366,6 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         except BaseException:
             self.close()  # a half-built client leaves no thread behind (`with` never closes it)
             raise
-        return self
 
     def _start_threads(self) -> None:
         dispatcher = Dispatcher(
@@ -388,6 +428,8 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         """Connection thread: update subscriptions, then queue the user's hook."""
         session.on_state(event)
         self._report_connection(session.name, event)
+        if event.kind is not ConnectionEventKind.DISCONNECTED:
+            self._first_attempt_ended.set()  # opened, failed or gave up: start(wait=) decides
 
     def _report_connection(self, connection: str, event: ConnectionEvent) -> None:
         """Any connection thread: turn a transport event into an ``on_connect``/``on_disconnect``.
@@ -405,6 +447,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
                     will_retry=event.will_retry,
                     next_attempt_in=event.next_attempt_in,
                     attempt=event.failed_attempts,
+                    error=event.error,
                 )
             )
 
@@ -504,10 +547,17 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         assert data is not None
         if not isinstance(conflate, bool):
             raise InvalidArgumentError(f"conflate must be True or False, got {conflate!r}")
-        return data.subscribe(
+        handle = data.subscribe(
             op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
             conflate=conflate, on_gap=on_gap, on_state=on_state,
         )  # fmt: skip
+        handle._connection_error = self._connection_error  # for wait_active's message
+        return handle
+
+    def _connection_error(self) -> ConnectFailedError | None:
+        """Why a data connection cannot be made right now, if one cannot (any thread)."""
+        links = () if self._data is None else self._data.links
+        return next((e for link in links if (e := link.transport.connect_error())), None)
 
     # ------------------------------------------------------------------ commands
 

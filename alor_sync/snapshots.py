@@ -35,7 +35,7 @@ import time
 from datetime import datetime
 from typing import Any, TypeVar, overload
 
-from alor_sync.errors import CommandTimeoutError, InvalidArgumentError
+from alor_sync.errors import CommandTimeoutError, ConnectFailedError, InvalidArgumentError
 from alor_sync.history_ends import (
     AllTradesEnd,
     BarsEnd,
@@ -120,9 +120,13 @@ class SnapshotMethods(StreamMethods[P]):
             try:
                 subscription.wait_active(max(0.0, deadline - time.monotonic()))
             except CommandTimeoutError as exc:
-                raise CommandTimeoutError(
-                    f"{what}: the server did not confirm the request within {timeout} s"
-                ) from exc
+                unsent = exc.__cause__ if isinstance(exc.__cause__, ConnectFailedError) else None
+                why = (
+                    f"the server did not confirm the request within {timeout} s"
+                    if unsent is None
+                    else f"the request could not be sent within {timeout} s: {unsent}"
+                )
+                raise CommandTimeoutError(f"{what}: {why}") from (unsent or exc)
             if settle is None:
                 ended = collector.wait_done(deadline)
             else:

@@ -17,7 +17,7 @@ from typing import Any, Generic
 import attrs
 import typing_extensions
 
-from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError
+from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError, ConnectFailedError
 from alor_sync.events import GapNotice, StateChange, SubscriptionState
 from alor_sync.lifecycle import LATEST_WINS_OPCODES, StreamRecord
 from alor_sync.wire import Format, Opcode
@@ -38,6 +38,11 @@ STATE_CHANGED = threading.Condition()
 T = typing_extensions.TypeVar("T", default=Any)
 """What the subscription's callback receives: a model (``Quote[float]``...) or, with
 ``raw=True``, the payload ``dict``. Type-level only; a bare ``Subscription`` means any payload."""
+
+
+def _no_error() -> ConnectFailedError | None:
+    return None
+
 
 _SETTLED = (SubscriptionState.ACTIVE, SubscriptionState.FAILED, SubscriptionState.CLOSED)
 
@@ -94,6 +99,8 @@ class Subscription(Generic[T]):
         self._on_unsubscribe = on_unsubscribe
         self._on_statistics = on_statistics
         self._closed = False
+        # Set by the client: why its connection could not be made, for wait_active's message.
+        self._connection_error: Callable[[], ConnectFailedError | None] = _no_error
 
     @property
     def guid(self) -> str:
@@ -135,7 +142,9 @@ class Subscription(Generic[T]):
         Raises the typed :class:`~alor_sync.errors.APIError` if the server refused the request
         itself (400, 403, 404: ``FAILED``), :class:`~alor_sync.errors.CommandTimeoutError` if
         ``timeout`` passed first (naming the last refusal while ``RETRYING``), and
-        :class:`~alor_sync.errors.ClientClosedError` if it was closed meanwhile.
+        :class:`~alor_sync.errors.ClientClosedError` if it was closed meanwhile. When the
+        request could not even be sent because the connection cannot be made, the timeout error
+        says why and is chained from the :class:`~alor_sync.errors.ConnectFailedError`.
         """
         with STATE_CHANGED:
             STATE_CHANGED.wait_for(lambda: self.state in _SETTLED, timeout)
@@ -147,11 +156,15 @@ class Subscription(Generic[T]):
             raise ClientClosedError(f"subscription {self.guid} was closed")
         if state is not SubscriptionState.ACTIVE:
             refusal = stream.last_refusal
-            why = f"; last answer: {refusal} (retrying)" if refusal is not None else ""
+            unsent = None if stream.sent_on_connection else self._connection_error()
+            if unsent is not None:
+                why = f"; not sent: {unsent}"
+            else:
+                why = f"; last answer: {refusal} (retrying)" if refusal is not None else ""
             raise CommandTimeoutError(
                 f"subscription {self.guid} ({self.opcode}) not confirmed within {timeout} s"
                 f" ({state.value}{why})"
-            )
+            ) from unsent
 
     def unsubscribe(self) -> None:
         """Stop this handle's callback; the server subscription ends with its last handle (the
