@@ -5,8 +5,9 @@ Rules of this module:
 * One frozen class per stream payload; fields are the union of what the Simple, Slim and Heavy
   formats carry, ``None`` where the decoded format lacks a field or the server sent ``null``.
 * Ids are strings (the server sends some as numbers; they are printed exactly). Upsert on ``id``.
-* Quantities: ``*_units`` are pieces, ``*_batch`` lots; a bare ``quantity`` / ``filled_quantity``
-  is the deprecated lot count of the Simple format (and of the v1 stop-orders stream).
+* Quantities are ``int``: ``*_units`` are pieces, ``*_batch`` lots; ``quantity`` /
+  ``filled_quantity`` are the lot counts in every format (properties reading ``*_batch`` or the
+  deprecated wire field); ``deprecated_*`` fields hold the wire fields ALOR deprecated.
 
 Instances are immutable and safe to share between threads.
 """
@@ -29,6 +30,10 @@ from alor_sync.models.enums import (
 from alor_sync.models.values import P
 
 __all__ = ["Iceberg", "Order", "RepoFields", "StopOrder", "Trade"]
+
+
+def _first(preferred: int | None, deprecated: int | None) -> int | None:
+    return preferred if preferred is not None else deprecated
 
 
 @attrs.frozen
@@ -60,7 +65,7 @@ class RepoFields(Generic[P]):
 class Trade(Generic[P]):
     """One own trade of a portfolio: stream ``TradesGetAndSubscribeV2``.
 
-    Slim lacks ``quantity``; only Heavy carries ``settle_date``.
+    Slim lacks the deprecated ``qty``; only Heavy carries ``settle_date``.
     """
 
     id: str
@@ -75,8 +80,8 @@ class Trade(Generic[P]):
     board: str | None = None
     quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots."""
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty``: use :attr:`quantity`."""
     price: P | None = None
     accrued_interest: P | None = None
     side: Side | str | None = None
@@ -88,13 +93,18 @@ class Trade(Generic[P]):
     """Money value of the trade."""
     settle_date: datetime | None = None
 
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
 
 @attrs.frozen
 class Order(Generic[P]):
     """One own exchange order (market or limit): stream ``OrdersGetAndSubscribeV2``.
 
-    Every change arrives as the full object. Only Simple carries the deprecated ``quantity`` and
-    ``filled_quantity``.
+    Every change arrives as the full object. Only Simple carries the deprecated wire fields
+    (``deprecated_quantity``, ``deprecated_filled_quantity``).
     """
 
     id: str
@@ -114,12 +124,12 @@ class Order(Generic[P]):
     """When the order expires."""
     quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots (Simple only)."""
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty`` (Simple only): use :attr:`quantity`."""
     filled_quantity_units: int | None = None
     filled_quantity_batch: int | None = None
-    filled_quantity: int | None = None
-    """Deprecated: filled quantity in lots (Simple only)."""
+    deprecated_filled_quantity: int | None = None
+    """The deprecated wire field ``filled`` (Simple only): use :attr:`filled_quantity`."""
     price: P | None = None
     existing: bool | None = None
     """True for the session's orders sent at subscription, False for live changes."""
@@ -128,6 +138,17 @@ class Order(Generic[P]):
     volume: P | None = None
     """Money value of the order."""
 
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
+    @property
+    def filled_quantity(self) -> int | None:
+        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
+        ``filled``."""
+        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)
+
 
 @attrs.frozen
 class StopOrder(Generic[P]):
@@ -135,7 +156,8 @@ class StopOrder(Generic[P]):
 
     Frames of the deprecated v1 stream ``StopOrdersGetAndSubscribe`` decode into this class too;
     they carry only ``id``, ``symbol``, ``broker_symbol``, ``exchange``, ``board``, ``type``,
-    ``stop_price``, ``side``, ``status``, ``end_time``, ``quantity``, ``filled_quantity_batch``,
+    ``stop_price``, ``side``, ``status``, ``end_time``, ``deprecated_quantity`` (so
+    ``quantity``), ``filled_quantity_batch``,
     ``price`` and ``existing`` (no portfolio).
     """
 
@@ -159,8 +181,8 @@ class StopOrder(Generic[P]):
     """Why the order was rejected, if it was."""
     quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots (Simple V2 and the v1 stream)."""
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty`` (Simple V2, the v1 stream): use :attr:`quantity`."""
     filled_quantity_units: int | None = None
     filled_quantity_batch: int | None = None
     price: P | None = None
@@ -173,5 +195,16 @@ class StopOrder(Generic[P]):
     iceberg: Iceberg | None = None
     volume: P | None = None
     protecting_seconds: int | None = None
-    filled_quantity: int | None = None
-    """Deprecated: filled quantity in lots (Simple only)."""
+    deprecated_filled_quantity: int | None = None
+    """The deprecated wire field ``filled`` (Simple only): use :attr:`filled_quantity`."""
+
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
+    @property
+    def filled_quantity(self) -> int | None:
+        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
+        ``filled``."""
+        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)

@@ -5,7 +5,8 @@ Rules of this module:
 * One frozen class per stream payload; fields are the union of what the Simple, Slim and Heavy
   formats carry, ``None`` where the decoded format lacks a field or the server sent ``null``.
 * Quantities follow one naming scheme: ``*_units`` are pieces (shares, bonds, currency units),
-  ``*_batch`` are lots; a bare ``quantity`` is the deprecated lot count of the Simple format.
+  ``*_batch`` are lots; a bare ``quantity`` is the lot count, a property that reads whichever of
+  them the format carries. ``deprecated_*`` fields hold the wire fields ALOR deprecated.
 * No wire (JSON) names here: ``alor_sync.converter`` maps them.
 
 Instances are immutable and safe to share between threads.
@@ -28,8 +29,8 @@ __all__ = ["CurrencyBuyingPower", "Position", "Risk", "SpectraRisk", "Summary"]
 class Position(Generic[P]):
     """One position of a portfolio, money included: stream ``PositionsGetAndSubscribeV2``.
 
-    Upsert on ``symbol``. The ``*_batch`` quantities and the deprecated ``quantity`` /
-    ``open_quantity`` are not in Slim; Heavy lacks the deprecated ones.
+    Upsert on ``symbol``. ``quantity`` and ``open_quantity`` (lots) are there in every format;
+    the ``*_batch`` fields are not in Slim, the deprecated wire fields only in Simple.
     """
 
     symbol: str
@@ -56,15 +57,39 @@ class Position(Generic[P]):
     quantity_t_future_batch: P | None = None
     quantity_batch: P | None = None
     open_quantity_batch: P | None = None
-    quantity: P | None = None
-    """Deprecated: quantity in lots (Simple only)."""
-    open_quantity: P | None = None
-    """Deprecated: quantity at the start of the session in lots (Simple only)."""
+    deprecated_quantity: P | None = None
+    """The deprecated wire field ``qty`` (Simple only): use :attr:`quantity`."""
+    deprecated_open_quantity: P | None = None
+    """The deprecated wire field ``open`` (Simple only): use :attr:`open_quantity`."""
     daily_unrealised_pl: P | None = None
     unrealised_pl: P | None = None
     is_currency: bool | None = None
     existing: bool | None = None
     """True for the state sent at subscription, False for live changes."""
+
+    @property
+    def quantity(self) -> P | None:
+        """The position in lots, in every format: ``quantity_batch``, else the deprecated Simple
+        ``qty``, else (Slim carries neither) ``quantity_units / lot_size``."""
+        return _lots(self.quantity_batch, self.deprecated_quantity, self.quantity_units, self)
+
+    @property
+    def open_quantity(self) -> P | None:
+        """The position at the start of the session in lots, found like :attr:`quantity`."""
+        return _lots(
+            self.open_quantity_batch, self.deprecated_open_quantity, self.open_quantity_units, self
+        )
+
+
+def _lots(
+    batch: P | None, deprecated: P | None, units: P | None, position: Position[P]
+) -> P | None:
+    if batch is not None:
+        return batch
+    if deprecated is not None:
+        return deprecated
+    lot_size = position.lot_size
+    return units / lot_size if units is not None and lot_size else None
 
 
 @attrs.frozen

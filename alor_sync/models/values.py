@@ -14,6 +14,7 @@ Everything here is stateless and safe to call from any thread.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +38,7 @@ __all__ = [
     "enum_coercer",
     "model_hints",
     "model_type",
+    "property_hint",
     "scalar_decoding",
     "to_bool",
     "to_datetime",
@@ -220,6 +222,12 @@ def _concrete(tp: Any) -> Any:
 def model_hints(model: type) -> dict[str, Any]:
     """The resolved field types of ``model`` as decoders see them: no type variable left."""
     return {name: _concrete(tp) for name, tp in get_type_hints(model).items()}
+
+
+def property_hint(model: type, name: str) -> Any:
+    """The resolved type of property ``name`` of ``model`` (what its getter returns)."""
+    getter = getattr(model, name).fget
+    return _concrete(get_type_hints(getter, vars(sys.modules[model.__module__]))["return"])
 
 
 def model_type(model: type) -> Any:
