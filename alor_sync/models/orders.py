@@ -36,6 +36,28 @@ def _first(preferred: int | None, deprecated: int | None) -> int | None:
     return preferred if preferred is not None else deprecated
 
 
+class _OrderLots:
+    """The lot counts of an order (limit, market or stop), read from whichever field the
+    format carries."""
+
+    __slots__ = ()
+    quantity_batch: int | None
+    deprecated_quantity: int | None
+    filled_quantity_batch: int | None
+    deprecated_filled_quantity: int | None
+
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
+    @property
+    def filled_quantity(self) -> int | None:
+        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
+        ``filled``."""
+        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)
+
+
 @attrs.frozen
 class Iceberg:
     """Iceberg parameters of an :class:`Order` or :class:`StopOrder` (quantities in lots)."""
@@ -100,7 +122,7 @@ class Trade(Generic[P]):
 
 
 @attrs.frozen
-class Order(Generic[P]):
+class Order(_OrderLots, Generic[P]):
     """One own exchange order (market or limit): stream ``OrdersGetAndSubscribeV2``.
 
     Every change arrives as the full object. Only Simple carries the deprecated wire fields
@@ -138,20 +160,9 @@ class Order(Generic[P]):
     volume: P | None = None
     """Money value of the order."""
 
-    @property
-    def quantity(self) -> int | None:
-        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
-        return _first(self.quantity_batch, self.deprecated_quantity)
-
-    @property
-    def filled_quantity(self) -> int | None:
-        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
-        ``filled``."""
-        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)
-
 
 @attrs.frozen
-class StopOrder(Generic[P]):
+class StopOrder(_OrderLots, Generic[P]):
     """One own conditional (stop / stop-limit) order: stream ``StopOrdersGetAndSubscribeV2``.
 
     Frames of the deprecated v1 stream ``StopOrdersGetAndSubscribe`` decode into this class too;
@@ -197,14 +208,3 @@ class StopOrder(Generic[P]):
     protecting_seconds: int | None = None
     deprecated_filled_quantity: int | None = None
     """The deprecated wire field ``filled`` (Simple only): use :attr:`filled_quantity`."""
-
-    @property
-    def quantity(self) -> int | None:
-        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
-        return _first(self.quantity_batch, self.deprecated_quantity)
-
-    @property
-    def filled_quantity(self) -> int | None:
-        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
-        ``filled``."""
-        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)
