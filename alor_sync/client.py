@@ -289,6 +289,9 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         self._backoff = (reconnect_delay, max_reconnect_delay)
         self._lock = threading.Lock()
         self._first_attempt_ended = threading.Event()
+        # One bound method shared by every handle (not one per subscription: memory per
+        # subscription is a benchmark target).
+        self._explain_unsent = self._connection_error
         self._started = False
         self._closed = False
         self._dispatcher: Dispatcher | None = None
@@ -551,7 +554,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
             op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
             conflate=conflate, on_gap=on_gap, on_state=on_state,
         )  # fmt: skip
-        handle._connection_error = self._connection_error  # for wait_active's message
+        handle._connection_error = self._explain_unsent  # for wait_active's message
         return handle
 
     def _connection_error(self) -> ConnectFailedError | None:

@@ -67,17 +67,17 @@ def delivery(
     }
 
 
-def instrument_code(symbol: str | None, code: str | None) -> str | None:
+def instrument_code(symbol: str | None, code: str | None) -> str:
     """The instrument a call names: ``symbol`` (the documented name, as in commands and
-    models) or ``code`` (the wire name of the data requests, accepted too), not both.
-
-    None when neither is given: the request's own check then says the instrument is missing.
-    """
+    models) or ``code`` (the wire name of the data requests, accepted too), not both."""
     if symbol is not None and code is not None and symbol != code:
         raise InvalidArgumentError(
             f"pass the instrument once: symbol={symbol!r} and code={code!r} disagree"
         )
-    return symbol if symbol is not None else code
+    chosen = symbol if symbol is not None else code
+    if chosen is None:
+        raise InvalidArgumentError("the instrument is missing: pass symbol (or code=)")
+    return chosen
 
 
 class Subscriber(Generic[P]):

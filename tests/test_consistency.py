@@ -136,3 +136,15 @@ def test_submit_takes_the_same_defaults_as_the_methods(emu: Emulator) -> None:
             "create:market", portfolio="D39004", code="SBER", side="buy", quantity=1
         )
         assert future.result(WAIT).order_number
+
+
+def test_a_missing_instrument_names_the_documented_parameter(emu: Emulator) -> None:
+    commands = _Capture()
+    with pytest.raises(InvalidArgumentError, match=r"pass symbol \(or code=\)"):
+        commands.create_market(portfolio="D1", side="buy", quantity=1)
+    with running(emu) as client:
+        with pytest.raises(InvalidArgumentError, match=r"pass symbol \(or code=\)"):
+            client.subscribe_quotes(callback=lambda quote: None)
+        with pytest.raises(InvalidArgumentError, match=r"pass symbol \(or code=\)"):
+            client.get_quote()
+    assert commands.calls == []
