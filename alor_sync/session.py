@@ -38,7 +38,8 @@ from alor_sync.events import (
     StateChange,
     SubscriptionState,
 )
-from alor_sync.lifecycle import (
+from alor_sync.lifecycle import StreamLifecycle
+from alor_sync.lifecycle_types import (
     LATEST_WINS_OPCODES,
     Action,
     EpochEnded,
@@ -52,7 +53,6 @@ from alor_sync.lifecycle import (
     Resubscribed,
     Send,
     StateChanged,
-    StreamLifecycle,
     StreamRecord,
     share_key,
 )
