@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from alor_sync.emulator.faults import DropMode
-from alor_sync.errors import InvalidArgumentError
+from alor_sync.errors import CommandTimeoutError, InvalidArgumentError
 from tests.chaos.harness import WAIT, ChaosRun
 
 __all__ = ["FAULTS", "play"]
@@ -26,6 +26,7 @@ __all__ = ["FAULTS", "play"]
 Step = Callable[[ChaosRun, random.Random], str]
 _MALFORMED_ERRORS = ("invalid_json", "not_object", "missing_fields")  # become MalformedFrameError
 _MALFORMED_KINDS = (*_MALFORMED_ERRORS, "wrong_types", "unknown_guid", "binary")
+_FLOODABLE = ["positions/raw", "orders/raw", "stop-orders/raw", "instrument-SBER/raw"]
 
 
 def drop(run: ChaosRun, rng: random.Random) -> str:
@@ -175,15 +176,22 @@ def slow_callbacks(run: ChaosRun, rng: random.Random) -> str:
     """Every callback slow while one event stream is flooded and the market prints a burst of
     real trades: bounded queues must overflow into gap notices and renewals, never into memory
     growth or a silent drop, and the trade streams' replays must heal or report what they lost.
-    (A flood repeats one frame, which a trade stream drops as a duplicate, so the flood goes to
-    positions.)"""
-    key = "positions/raw"
-    guid = run.live[key].handle.guid
+    (A flood repeats one frame, which a trade stream drops as a duplicate, so the flood goes to a
+    lossless stream without ids.)"""
     run.slow.set()
-    try:
-        sent = run.emu.blast(guid, rng.randint(2000, 4000), timeout=WAIT)
-    except InvalidArgumentError:
-        sent = 0
+    sent, key = 0, ""
+    # Lossless streams without ids; one may be between connections at this moment (the
+    # emulator then takes no frames for it), so the next one is flooded instead.
+    for key in rng.sample(_FLOODABLE, len(_FLOODABLE)) * 3:
+        handle = run.live[key].handle
+        try:
+            handle.wait_active(WAIT)
+            sent = run.emu.blast(handle.guid, rng.randint(2000, 4000), timeout=WAIT)
+        except (InvalidArgumentError, CommandTimeoutError):
+            sent = 0
+        if sent:
+            break
+        run.hold(0.1)  # a connection closing under it: the next one is a moment away
     steps = rng.randint(300, 900)
     run.emu.tick(steps)
     run.hold(0.3)
