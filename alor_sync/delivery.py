@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from alor_sync.dispatcher import Gap
@@ -81,6 +82,10 @@ def _ids_kept(opcode: Opcode, request: Mapping[str, Any]) -> int:
     if opcode is Opcode.ALL_TRADES:
         return max(MIN_IDS_KEPT, int(request.get("depth") or 0))
     return OWN_TRADES_KEPT
+
+
+_NO_IDS: frozenset[Any] = frozenset()
+_NO_ORDER: deque[Any] = deque(maxlen=0)  # shared and never appended to
 
 
 class _PendingGap:
@@ -149,9 +154,11 @@ class StreamDelivery:
         self._last_bar: int | None = None  # the open time of the last bar delivered
         # The ids of the last ``_ids_kept`` items delivered, to drop them from a replay; a set,
         # not the last id alone, because nothing documents that replays come in id order.
-        self._ids_kept = _ids_kept(opcode, request) if self._rule is ReplayRule.IDS else 0
-        self._recent: set[Any] = set()
-        self._recent_order: deque[Any] = deque()
+        # Allocated for trade streams only: both cost about 1 KB a stream even when empty.
+        ids = self._rule is ReplayRule.IDS
+        self._ids_kept = _ids_kept(opcode, request) if ids else 0
+        self._recent: AbstractSet[Any] = set() if ids else _NO_IDS
+        self._recent_order: deque[Any] = deque() if ids else _NO_ORDER
         self._last_id: Any = None
         self._latest: Any = None
         self._gap: _PendingGap | None = None
@@ -227,11 +234,13 @@ class StreamDelivery:
         return True
 
     def _remember(self, key: Any) -> None:
-        self._recent.add(key)
+        recent = self._recent
+        assert isinstance(recent, set)  # a trade stream's own set (see __init__)
+        recent.add(key)
         order = self._recent_order
         order.append(key)
         if len(order) > self._ids_kept:
-            self._recent.discard(order.popleft())
+            recent.discard(order.popleft())
 
     # ------------------------------------------------------------------ markers, in order
 

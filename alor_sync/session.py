@@ -38,7 +38,8 @@ from alor_sync.events import (
     StateChange,
     SubscriptionState,
 )
-from alor_sync.lifecycle import (
+from alor_sync.lifecycle import StreamLifecycle
+from alor_sync.lifecycle_types import (
     LATEST_WINS_OPCODES,
     Action,
     EpochEnded,
@@ -52,7 +53,6 @@ from alor_sync.lifecycle import (
     Resubscribed,
     Send,
     StateChanged,
-    StreamLifecycle,
     StreamRecord,
     share_key,
 )
@@ -141,6 +141,7 @@ class DataSession:
         self._later: list[Route] = []
         self._deepest = 0  # the deepest lossless queue seen during the current read
         self._catch_up_depth = max(1, lossless_limit // 4)
+        self._overflow_hook = self._on_overflow  # bound once, shared by every route
 
     # ------------------------------------------------------------------ user threads
 
@@ -431,7 +432,7 @@ class DataSession:
             handler=delivery.handle,
             policy=OverflowPolicy.LATEST_WINS if record.latest_wins else OverflowPolicy.LOSSLESS,
             limit=self._lossless_limit,
-            on_overflow=functools.partial(self._on_overflow, record),
+            on_overflow=self._overflow_hook,
             on_gap=delivery.on_gap,
             on_replaced=delivery.on_replaced if record.latest_wins else None,
         )
@@ -440,8 +441,12 @@ class DataSession:
         with self._counter_lock:  # workers count concurrently; this is the rare path
             self.malformed_frames += 1
 
-    def _on_overflow(self, record: StreamRecord, route: object) -> None:
-        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot."""
+    def _on_overflow(self, route: Route) -> None:
+        """A lossless queue overflowed (network thread): ask the server for a fresh snapshot.
+        One bound method for every route (a partial per stream would cost 256 bytes each)."""
+        record = self._lookup(str(route.key))
+        if record is None:
+            return  # unsubscribed meanwhile
         token = self._token()
         with self._lock:
             self._perform(self._machine.renew(record, token, "renewing after a gap"))

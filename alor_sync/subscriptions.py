@@ -19,7 +19,7 @@ import typing_extensions
 
 from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError, ConnectFailedError
 from alor_sync.events import GapNotice, StateChange, SubscriptionState
-from alor_sync.lifecycle import LATEST_WINS_OPCODES, StreamRecord
+from alor_sync.lifecycle_types import LATEST_WINS_OPCODES, StreamRecord
 from alor_sync.wire import Format, Opcode
 
 __all__ = [

@@ -72,12 +72,12 @@ def _state() -> MarketState:
     return state
 
 
-def test_state_deduplicates_trades_and_keys_bars_by_time() -> None:
+def test_state_keeps_the_newest_trade_first_and_keys_bars_by_time() -> None:
     state = _state()
-    state.on_trade(AllTrade(id=1, price=1.0, quantity=1))  # a repeat after a reconnect
+    state.on_trade(AllTrade(id=3, price=1.0, quantity=1))
     state.on_bar(Bar(60 * 29, 1.0, 2.0, 0.5, 1.5, 99))  # the open candle, updated
     snap = state.snapshot()
-    assert [t.id for t in snap.trades] == [2, 1, 0]
+    assert [t.id for t in snap.trades] == [3, 2, 1, 0]
     assert len(snap.bars) == 30 and snap.bars[-1].close == 1.5
     assert snap.books == 1 and state.wait_for_book(0)
 

@@ -13,7 +13,8 @@ from typing import Any
 from alor_sync.backoff import Backoff
 from alor_sync.errors import APIError, error_for_reply
 from alor_sync.events import SubscriptionState
-from alor_sync.lifecycle import (
+from alor_sync.lifecycle import StreamLifecycle
+from alor_sync.lifecycle_types import (
     Action,
     EpochEnded,
     Failed,
@@ -26,7 +27,6 @@ from alor_sync.lifecycle import (
     Resubscribed,
     Send,
     StateChanged,
-    StreamLifecycle,
     StreamRecord,
     share_key,
 )

@@ -351,7 +351,12 @@ class Emulator:
             found = self._subscriptions(guid)
             if not found:
                 raise InvalidArgumentError(f"no live connection has a subscription {guid!r}")
-            outbox, sub = found[0]
+            # A connection may still be listed while it closes (after a drop, or when the
+            # production profile closes it by itself): only an open one can take frames.
+            open_ones = [(o, s) for o, s in found if s.active and not o.closing]
+            if not open_ones:
+                raise InvalidArgumentError(f"subscription {guid!r} is on a closing connection")
+            outbox, sub = open_ones[0]
             if sub.last_payload is None:
                 raise InvalidArgumentError(f"subscription {guid!r} has sent no data yet")
             return outbox, sub, sub.last_payload

@@ -86,6 +86,11 @@ class Outbox:
         self._thread.start()
 
     @property
+    def closing(self) -> bool:
+        """True once the connection is being closed (nothing more is written)."""
+        return self._closing
+
+    @property
     def backlog(self) -> int:
         """Frames pushed and not yet written to the socket."""
         with self._lock:

@@ -6,8 +6,8 @@ Rules of this module:
   guards everything and is held only to store a reference or copy a few small containers: no
   formatting, no I/O and no waiting under it.
 * Nothing is invented: a stream that has not delivered yet is ``None``/empty in the snapshot.
-* The tape is de-duplicated by trade id, because after a reconnect the server re-sends the
-  requested history (``existing=True``) and the same trades would show twice.
+* The tape takes trades as the client delivers them: the client never hands a trade over twice,
+  even when a reconnect makes the server re-send the requested history.
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ class MarketState:
         self._book: OrderBook | None = None
         self._quote: Quote | None = None
         self._trades: collections.deque[AllTrade] = collections.deque(maxlen=max_trades)
-        self._trade_ids: set[int] = set()
         self._bars: dict[int, Bar] = {}
         self._status = ""
         self._books = 0
@@ -80,14 +79,9 @@ class MarketState:
             self._quote = quote
 
     def on_trade(self, trade: AllTrade) -> None:
-        """All-trades callback: add to the tape unless it is already there."""
+        """All-trades callback: the newest trade first on the tape."""
         with self._lock:
-            if trade.id in self._trade_ids:
-                return
-            if len(self._trades) == self._trades.maxlen:
-                self._trade_ids.discard(self._trades.pop().id)
             self._trades.appendleft(trade)
-            self._trade_ids.add(trade.id)
 
     def on_bar(self, bar: Bar) -> None:
         """Bars callback: the unfinished candle is re-sent with the same time, so key by time."""
