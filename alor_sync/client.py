@@ -14,20 +14,23 @@ import math
 import ssl
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
 from alor_sync.backoff import Backoff
+from alor_sync.client_options import ClientOptions
 from alor_sync.data_connections import DataConnections, DataLink
 from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.endpoints import Endpoints, resolve_endpoints
-from alor_sync.errors import ClientClosedError, InvalidArgumentError
+from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.hooks import ErrorHook, HookRunner
+from alor_sync.models.values import P
 from alor_sync.scheduler import ControlLoop
 from alor_sync.session import DataSession, SessionHooks
 from alor_sync.snapshots import SnapshotMethods
@@ -42,6 +45,8 @@ from alor_sync.transport import (
 from alor_sync.wire import Opcode, parse_format, parse_opcode
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from alor_sync.commands import CommandChannel
 
 __all__ = ["AlorClient", "ClientStatistics"]
@@ -95,6 +100,11 @@ def _make_tokens(
     return RefreshTokenProvider(refresh_token, oauth_url, ssl_context=ssl_context)
 
 
+def _without_query(url: str) -> str:
+    """``url`` for a message: a query string may carry credentials."""
+    return url.split("?", 1)[0]
+
+
 def _positive_seconds(value: object) -> bool:
     """A finite number > 0 (not a bool, not a numeric string): what a duration must be."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -144,7 +154,7 @@ def _check_options(
         )
 
 
-class AlorClient(SnapshotMethods, StreamMethods):
+class AlorClient(SnapshotMethods[P], StreamMethods[P]):
     """A connection to ALOR's ``/ws`` data API (and, through :attr:`commands`, ``/cws``).
 
     Threads: ``alor-sync-ws`` reads the socket and routes frames (never runs user code);
@@ -162,7 +172,38 @@ class AlorClient(SnapshotMethods, StreamMethods):
     Scale: one ``/ws`` connection carries up to ``max_subscriptions_per_connection`` (ALOR's cap,
     5,000); beyond that the client opens more by itself (threads ``alor-sync-ws-2``...), up to
     ``max_connections`` in all, counting the ``/cws`` connection once it is in use.
+
+    Types: ``AlorClient(...)`` is an ``AlorClient[float]`` and ``AlorClient(..., exact=True)`` an
+    ``AlorClient[Decimal]``; its callbacks and gets carry models of that price type
+    (``Quote[float]``, ``list[Bar[Decimal]]``...), so price arithmetic type-checks as written.
     """
+
+    @overload
+    def __init__(
+        self: AlorClient[float],
+        refresh_token: str | None = None,
+        *,
+        exact: Literal[False] = False,
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: AlorClient[Decimal],
+        refresh_token: str | None = None,
+        *,
+        exact: Literal[True],
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: AlorClient[Any],
+        refresh_token: str | None = None,
+        *,
+        exact: bool,
+        **options: Unpack[ClientOptions],
+    ) -> None: ...
 
     def __init__(
         self,
@@ -247,6 +288,10 @@ class AlorClient(SnapshotMethods, StreamMethods):
         }
         self._backoff = (reconnect_delay, max_reconnect_delay)
         self._lock = threading.Lock()
+        self._first_attempt_ended = threading.Event()
+        # One bound method shared by every handle (not one per subscription: memory per
+        # subscription is a benchmark target).
+        self._explain_unsent = self._connection_error
         self._started = False
         self._closed = False
         self._dispatcher: Dispatcher | None = None
@@ -259,17 +304,52 @@ class AlorClient(SnapshotMethods, StreamMethods):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> AlorClient:
+    def start(self, wait: float | None = None) -> Self:
         """Fetch a first token (fails fast on bad credentials), then connect in the background.
 
-        Returns at once after the token call; use :meth:`wait_connected` to wait for the socket.
-        Raises :class:`~alor_sync.errors.TokenRefreshError` for a rejected refresh token.
+        Without ``wait`` it returns after the token call (see :meth:`wait_connected`). With
+        ``wait`` (seconds) it also blocks until the first data connection attempt has ended:
+        it returns once connected; when that attempt failed (or did not end within ``wait``)
+        the client is closed (no thread left) and :class:`~alor_sync.errors.ConnectFailedError`
+        says why: refused, DNS, TLS, the HTTP status of a rejected handshake, or no answer in
+        time. (To keep retrying in the background instead, start without ``wait``.) Raises
+        :class:`~alor_sync.errors.TokenRefreshError` for a rejected refresh token.
         """
+        if wait is not None and not _positive_seconds(wait):
+            raise InvalidArgumentError(f"wait must be a positive number of seconds, got {wait!r}")
+        self._start()
+        if wait is not None:
+            self._wait_first_connection(wait)
+        return self
+
+    def _wait_first_connection(self, wait: float) -> None:
+        transport = self._require_started()
+        decided = self._first_attempt_ended.wait(wait)
+        # ever_connected: it opened (and maybe dropped since); from now on it reconnects as usual.
+        if transport.ever_connected:
+            return
+        if self._closed:
+            raise ClientClosedError("this AlorClient was closed while start() waited")
+        where = _without_query(self.endpoints.ws_url)
+        if decided:
+            error = transport.connect_error() or ConnectFailedError(
+                f"cannot connect to {where}: {transport.statistics().last_error}", kind="other"
+            )
+        else:
+            error = ConnectFailedError(
+                f"cannot connect to {where}: no connection within {wait:g} s (the first attempt "
+                "had not ended)",
+                kind="timeout",
+            )
+        self.close()
+        raise error
+
+    def _start(self) -> None:
         with self._lock:
             if self._closed:
                 raise ClientClosedError("this AlorClient was closed; create a new one")
             if self._started:
-                return self
+                return
             self._started = True
         try:
             self.tokens.get_token()
@@ -289,7 +369,6 @@ class AlorClient(SnapshotMethods, StreamMethods):
         except BaseException:
             self.close()  # a half-built client leaves no thread behind (`with` never closes it)
             raise
-        return self
 
     def _start_threads(self) -> None:
         dispatcher = Dispatcher(
@@ -352,6 +431,8 @@ class AlorClient(SnapshotMethods, StreamMethods):
         """Connection thread: update subscriptions, then queue the user's hook."""
         session.on_state(event)
         self._report_connection(session.name, event)
+        if event.kind is not ConnectionEventKind.DISCONNECTED:
+            self._first_attempt_ended.set()  # opened, failed or gave up: start(wait=) decides
 
     def _report_connection(self, connection: str, event: ConnectionEvent) -> None:
         """Any connection thread: turn a transport event into an ``on_connect``/``on_disconnect``.
@@ -369,6 +450,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
                     will_retry=event.will_retry,
                     next_attempt_in=event.next_attempt_in,
                     attempt=event.failed_attempts,
+                    error=event.error,
                 )
             )
 
@@ -400,7 +482,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
         if self._dispatcher is not None:
             self._dispatcher.close(timeout)
 
-    def __enter__(self) -> AlorClient:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -429,7 +511,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
     def subscribe(
         self,
         opcode: Opcode | str,
-        callback: Callable[[Any], None],
+        callback: Callable[[Any], None] | None,
         *,
         raw: bool = False,
         silence_timeout: float | None = None,
@@ -437,7 +519,7 @@ class AlorClient(SnapshotMethods, StreamMethods):
         on_gap: Callable[[GapNotice], None] | None = None,
         on_state: Callable[[StateChange], None] | None = None,
         **params: Any,
-    ) -> Subscription:
+    ) -> Subscription[Any]:
         """Subscribe to ``opcode`` with its parameters in snake_case (see ``subscribe_*``).
 
         ``callback`` runs on a dispatcher worker with the typed model (or the payload dict when
@@ -468,10 +550,17 @@ class AlorClient(SnapshotMethods, StreamMethods):
         assert data is not None
         if not isinstance(conflate, bool):
             raise InvalidArgumentError(f"conflate must be True or False, got {conflate!r}")
-        return data.subscribe(
+        handle = data.subscribe(
             op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
             conflate=conflate, on_gap=on_gap, on_state=on_state,
         )  # fmt: skip
+        handle._connection_error = self._explain_unsent  # for wait_active's message
+        return handle
+
+    def _connection_error(self) -> ConnectFailedError | None:
+        """Why a data connection cannot be made right now, if one cannot (any thread)."""
+        links = () if self._data is None else self._data.links
+        return next((e for link in links if (e := link.transport.connect_error())), None)
 
     # ------------------------------------------------------------------ commands
 
@@ -539,4 +628,3 @@ class AlorClient(SnapshotMethods, StreamMethods):
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("started" if self._started else "new")
         return f"<AlorClient {self.endpoints.ws_url} {state}>"
-

@@ -4,6 +4,8 @@ Rules of this module:
 
 * One method per documented ``/cws`` command, with exactly the parameters the reference lists for
   it (snake_case; enums from :mod:`alor_sync.models` or strings in any casing), all keyword-only.
+  As everywhere in alor-sync the instrument is ``symbol`` (``code=`` accepted too) and
+  ``exchange`` defaults to ``"MOEX"``, as in subscriptions.
 * No logic here: each method hands its arguments to ``_call``, implemented by
   :class:`~alor_sync.commands.CommandChannel`, which checks, sends and waits.
 """
@@ -16,19 +18,33 @@ from typing import Any, TypeAlias
 
 from alor_sync.command_results import OrderResult
 from alor_sync.models import Condition, Side, TimeInForce
+from alor_sync.stream_options import instrument_code
 from alor_sync.wire import CommandOpcode
 
-__all__ = ["OrderCommandMethods", "Price", "UnixTime"]
+__all__ = ["DEFAULT_EXCHANGE", "OrderCommandMethods", "Price", "UnixTime", "command_arguments"]
 
 Price: TypeAlias = int | float | Decimal
 UnixTime: TypeAlias = int | datetime
 
 _LOCAL_NAMES = ("self", "timeout", "guid")
+DEFAULT_EXCHANGE = "MOEX"  # as in every subscription
 
 
 def _arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
     """A command method's arguments (its ``locals()`` without ``self``, ``timeout``, ``guid``)."""
-    return {k: v for k, v in frame_locals.items() if k not in _LOCAL_NAMES}
+    return command_arguments({k: v for k, v in frame_locals.items() if k not in _LOCAL_NAMES})
+
+
+def command_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` of a command with the conventions every entry point shares (the methods and
+    ``CommandChannel.submit``): the instrument under its one name ``symbol`` (``code=`` is
+    accepted for it), ``exchange`` ``"MOEX"`` unless given."""
+    arguments = dict(params)
+    if "code" in arguments:
+        arguments["symbol"] = instrument_code(arguments.get("symbol"), arguments.pop("code"))
+    if arguments.get("exchange") is None:
+        arguments["exchange"] = DEFAULT_EXCHANGE
+    return arguments
 
 
 class OrderCommandMethods:
@@ -58,8 +74,9 @@ class OrderCommandMethods:
         self,
         *,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         instrument_group: str | None = None,
@@ -77,8 +94,9 @@ class OrderCommandMethods:
         self,
         *,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         price: Price,
@@ -99,8 +117,9 @@ class OrderCommandMethods:
         self,
         *,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         condition: Condition | str,
@@ -124,8 +143,9 @@ class OrderCommandMethods:
         self,
         *,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         price: Price,
@@ -155,8 +175,9 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         instrument_group: str | None = None,
@@ -175,8 +196,9 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         price: Price,
@@ -198,8 +220,9 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         condition: Condition | str,
@@ -222,8 +245,9 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        symbol: str,
-        exchange: str,
+        symbol: str | None = None,
+        code: str | None = None,
+        exchange: str = "MOEX",
         side: Side | str,
         quantity: int,
         price: Price,
@@ -252,7 +276,7 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        exchange: str,
+        exchange: str = "MOEX",
         check_duplicates: bool | None = None,
         guid: str | None = None,
         timeout: float | None = None,
@@ -265,7 +289,7 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        exchange: str,
+        exchange: str = "MOEX",
         check_duplicates: bool | None = None,
         guid: str | None = None,
         timeout: float | None = None,
@@ -278,7 +302,7 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        exchange: str,
+        exchange: str = "MOEX",
         check_duplicates: bool | None = None,
         guid: str | None = None,
         timeout: float | None = None,
@@ -291,7 +315,7 @@ class OrderCommandMethods:
         *,
         order_id: str | int,
         portfolio: str,
-        exchange: str,
+        exchange: str = "MOEX",
         check_duplicates: bool | None = None,
         guid: str | None = None,
         timeout: float | None = None,

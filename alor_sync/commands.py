@@ -67,7 +67,7 @@ from alor_sync.auth import TokenProvider
 from alor_sync.backoff import Backoff
 from alor_sync.command_book import Command
 from alor_sync.command_callbacks import CallbackRunner
-from alor_sync.command_methods import OrderCommandMethods
+from alor_sync.command_methods import OrderCommandMethods, command_arguments
 from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
 from alor_sync.command_session import CommandSession, new_guid
 from alor_sync.dispatcher import Dispatcher
@@ -309,7 +309,7 @@ class CommandChannel(OrderCommandMethods):
         future's done-callbacks run on the dispatcher, never on a network thread.
         """
         _check_timeout("timeout", timeout)
-        future = self._submit(_parse_command(command), params, guid)
+        future = self._submit(_parse_command(command), command_arguments(params), guid)
         seconds = self._default_timeout if timeout is None else timeout
         if not math.isinf(seconds):
             expire = self._session.expire

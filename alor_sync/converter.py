@@ -241,8 +241,8 @@ quantity_t2_batch        qtyT2Batch         -      =
 quantity_t_future_batch  qtyTFutureBatch    -      =
 quantity_batch           qtyBatch           -      -
 open_quantity_batch      openQtyBatch       -      =
-quantity                 qty                -      -
-open_quantity            open               -      -
+deprecated_quantity      qty                -      -
+deprecated_open_quantity open               -      -
 daily_unrealised_pl      dailyUnrealisedPl  upd    =
 unrealised_pl            unrealisedPl       up     =
 is_currency              isCurrency         cur    =
@@ -310,7 +310,7 @@ time              date                d    =
 board             board               b    =
 quantity_units    qtyUnits            q    =
 quantity_batch    qtyBatch            qb   =
-quantity          qty                 -    =
+deprecated_quantity qty               -    =
 price             price               px   =
 accrued_interest  accruedInt          ai   =
 side              side                s    =
@@ -337,10 +337,10 @@ update_time            updateTime      ut   =
 end_time               endTime         et   =
 quantity_units         qtyUnits        q    =
 quantity_batch         qtyBatch        qb   =
-quantity               qty             -    -
+deprecated_quantity    qty             -    -
 filled_quantity_units  filledQtyUnits  fq   =
 filled_quantity_batch  filledQtyBatch  fqb  =
-filled_quantity        filled          -    -
+deprecated_filled_quantity filled      -    -
 price                  price           px   =
 existing               existing        h    =
 time_in_force          timeInForce     tf   =
@@ -369,7 +369,7 @@ stop_price             stopPrice       pxs  =
 side                   side            s    =
 status                 status          st   =
 end_time               endTime         exp  =
-quantity               qty             q    =
+deprecated_quantity    qty             q    =
 filled_quantity_batch  filledQtyBatch  fqb  =
 price                  price           px   =
 existing               existing        e    =

@@ -21,7 +21,9 @@ anything else (book sides, sets)        ``object``
 Unix-time integer fields (``timestamp_s``, ``last_price_timestamp_ms``...) keep their column and
 gain a ``datetime64[..., UTC]`` twin named like the model's property (``time``,
 ``last_price_time``), unless the model has a field of that name. Order book sides are
-sequences of rows: ``to_frame(book.bids)`` gives ``price``, ``volume``, ``yield_``.
+sequences of rows: ``to_frame(book.bids)`` gives ``price``, ``volume``, ``yield_``. The lot
+counts ``quantity``, ``open_quantity`` and ``filled_quantity`` of positions, orders and trades
+are properties (they read whichever field the format carries) and get their column too.
 
 pandas is an optional extra (``pip install 'alor-sync[pandas]'``), imported on the first call; a
 missing pandas is an :class:`ImportError` that says how to install it. Without pandas,
@@ -45,10 +47,13 @@ from typing import Any
 import attrs
 
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.models.values import model_hints, property_hint
 
 __all__ = ["to_frame"]
 
 _UNIX_SUFFIXES = {"timestamp_s": "s", "timestamp_ms": "ms"}
+# Lot counts that are properties (read from whichever field the format carries): columns too.
+_LOT_COUNTS = ("quantity", "open_quantity", "filled_quantity")
 
 
 def _pandas() -> Any:
@@ -73,7 +78,7 @@ def _field_names(model: type) -> list[str]:
 
 @functools.cache
 def _hints(model: type) -> dict[str, Any]:
-    return typing.get_type_hints(model)
+    return model_hints(model)
 
 
 def _kinds(annotation: Any) -> set[Any]:
@@ -133,6 +138,10 @@ def _add_columns(
         if twin is not None and kinds == {int} and twin[0] not in names:
             series = pd.Series(columns[prefix + name])
             columns[prefix + twin[0]] = pd.to_datetime(series, unit=twin[1], utc=True).array
+    for name in _LOT_COUNTS:
+        if isinstance(getattr(model, name, None), property) and name not in names:
+            values = [None if item is None else getattr(item, name) for item in items]
+            columns[prefix + name] = _column(pd, _kinds(property_hint(model, name)), values)
 
 
 def to_frame(items: Iterable[Any], model: type | None = None) -> Any:

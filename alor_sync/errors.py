@@ -22,6 +22,7 @@ __all__ = [
     "CommandNotSentError",
     "CommandQueueFullError",
     "CommandTimeoutError",
+    "ConnectFailedError",
     "ConnectionLostError",
     "DecodeError",
     "InvalidArgumentError",
@@ -154,6 +155,25 @@ class TokenRefreshError(AlorError):
 
 class ConnectionLostError(AlorError, ConnectionError):
     """The connection needed for an operation is down and the operation could not complete."""
+
+
+class ConnectFailedError(AlorError, ConnectionError):
+    """A connection could not be made; ``kind`` says why, the message names the URL and cause.
+
+    ``kind``: ``"refused"`` (nothing listens on the port), ``"dns"`` (the host name does not
+    resolve), ``"tls"`` (the TLS handshake or certificate check failed), ``"http"`` (the server
+    answered the upgrade with ``http_status``, e.g. 401 or 404), ``"timeout"`` (no answer
+    within the connect timeout) or ``"other"``. ``__cause__`` is the original exception when
+    there was one. Raised by ``AlorClient.start(wait=...)``; chained from the timeout error of
+    ``Subscription.wait_active`` when the request could not be sent for lack of a connection.
+    """
+
+    KINDS = ("refused", "dns", "tls", "http", "timeout", "other")
+
+    def __init__(self, message: str, *, kind: str, http_status: int | None = None) -> None:
+        self.kind = kind if kind in self.KINDS else "other"
+        self.http_status = http_status
+        super().__init__(message)
 
 
 class ClientClosedError(AlorError, RuntimeError):

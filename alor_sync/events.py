@@ -14,7 +14,7 @@ import enum
 
 import attrs
 
-from alor_sync.errors import APIError
+from alor_sync.errors import APIError, ConnectFailedError
 
 __all__ = [
     "ConnectionChange",
@@ -101,7 +101,9 @@ class ConnectionChange:
     ``connection``: ``"ws"`` (data) or ``"cws"`` (commands); ``connected``: the new state;
     ``reason``: why it closed (empty when it opened); ``will_retry``: a reconnect is scheduled;
     ``next_attempt_in``: seconds until that attempt, when known; ``attempt``: reconnect attempt
-    counter since the last healthy connection.
+    counter since the last healthy connection; ``error``: set when this is not a disconnect but
+    an attempt to connect that failed (refused, DNS, TLS, HTTP status: see
+    :class:`~alor_sync.errors.ConnectFailedError`), e.g. the very first attempt.
     """
 
     connection: str
@@ -110,6 +112,7 @@ class ConnectionChange:
     will_retry: bool = False
     next_attempt_in: float | None = None
     attempt: int = 0
+    error: ConnectFailedError | None = None
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
-from alor_sync.errors import DecodeError
+from alor_sync.errors import APIError, DecodeError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
 
 __all__ = ["EVENTS_ROUTE", "HookRunner", "log_error"]
@@ -28,8 +28,17 @@ ErrorHook = Callable[[BaseException, "str | None"], None]
 
 
 def log_error(error: BaseException, guid: str | None) -> None:
-    """The default ``on_error``: log with the traceback, naming the subscription if any."""
+    """The default ``on_error``: log with the traceback, naming the subscription if any.
+
+    A subscription the server refused (an :class:`~alor_sync.errors.APIError`: unknown symbol,
+    no rights...) is one WARNING line without a traceback: it is the server's answer, not a
+    failure in code, and ``wait_active``/``get_*`` raise the same error to the caller. It is
+    still logged because a caller that never waits would otherwise not hear of it.
+    """
     where = f" (subscription {guid})" if guid else ""
+    if isinstance(error, APIError):
+        logger.warning("alor-sync: request refused%s: %s", where, error)
+        return
     logger.error("alor-sync error%s: %s", where, error, exc_info=error)
 
 

@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from alor_sync.errors import CommandTimeoutError, InvalidArgumentError
+from alor_sync.errors import CommandTimeoutError, ConnectFailedError, InvalidArgumentError
 from alor_sync.history_ends import (
     AllTradesEnd,
     BarsEnd,
@@ -59,9 +59,11 @@ from alor_sync.models import (
     Summary,
     Trade,
 )
+from alor_sync.models.values import P
 from alor_sync.protocol._checks import check_integer, check_unix_seconds
 from alor_sync.protocol.ws import ALL_TRADES_MAX_DEPTH
 from alor_sync.snapshot_collector import Collector
+from alor_sync.stream_options import instrument_code
 from alor_sync.streams import StreamMethods
 from alor_sync.wire import Opcode
 
@@ -87,7 +89,7 @@ def _check_timeout(name: str, value: object) -> float:
     )
 
 
-class SnapshotMethods(StreamMethods):
+class SnapshotMethods(StreamMethods[P]):
     """Mixin of :class:`~alor_sync.client.AlorClient`: blocking one-shot reads.
 
     Each ``get_*`` runs on the caller's thread, blocks at most ``timeout`` seconds and raises
@@ -118,9 +120,13 @@ class SnapshotMethods(StreamMethods):
             try:
                 subscription.wait_active(max(0.0, deadline - time.monotonic()))
             except CommandTimeoutError as exc:
-                raise CommandTimeoutError(
-                    f"{what}: the server did not confirm the request within {timeout} s"
-                ) from exc
+                unsent = exc.__cause__ if isinstance(exc.__cause__, ConnectFailedError) else None
+                why = (
+                    f"the server did not confirm the request within {timeout} s"
+                    if unsent is None
+                    else f"the request could not be sent within {timeout} s: {unsent}"
+                )
+                raise CommandTimeoutError(f"{what}: {why}") from (unsent or exc)
             if settle is None:
                 ended = collector.wait_done(deadline)
             else:
@@ -143,15 +149,17 @@ class SnapshotMethods(StreamMethods):
 
     def get_order_book(
         self,
-        code: str,
+        symbol: str | None = None,
         *,
+        code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         depth: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> OrderBook:
-        """The current order book of ``code`` (``depth`` levels a side, 1..50, default 20)."""
-        book: OrderBook = self._snapshot(
+    ) -> OrderBook[P]:
+        """The current order book of ``symbol`` (``depth`` levels a side, 1..50, default 20)."""
+        code = instrument_code(symbol, code)
+        book: OrderBook[P] = self._snapshot(
             f"order book of {code}", Opcode.ORDER_BOOK, timeout, code=code, exchange=exchange,
             instrument_group=instrument_group, depth=depth,
         )  # fmt: skip
@@ -159,14 +167,16 @@ class SnapshotMethods(StreamMethods):
 
     def get_quote(
         self,
-        code: str,
+        symbol: str | None = None,
         *,
+        code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Quote:
-        """The current quote (last price, best bid/ask, lot size...) of ``code``."""
-        quote: Quote = self._snapshot(
+    ) -> Quote[P]:
+        """The current quote (last price, best bid/ask, lot size...) of ``symbol``."""
+        code = instrument_code(symbol, code)
+        quote: Quote[P] = self._snapshot(
             f"quote of {code}", Opcode.QUOTES, timeout, code=code, exchange=exchange,
             instrument_group=instrument_group,
         )  # fmt: skip
@@ -174,76 +184,142 @@ class SnapshotMethods(StreamMethods):
 
     def get_instrument(
         self,
-        code: str,
+        symbol: str | None = None,
         *,
+        code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Instrument:
-        """The full trading attributes of ``code`` (status, price limits, margins).
+    ) -> Instrument[P]:
+        """The full trading attributes of ``symbol`` (status, price limits, margins).
 
         Lot size and face value are in the quote (:meth:`get_quote`); the price step is not in
         the WebSocket API (ALOR's HTTP ``securities`` endpoint has it).
         """
-        rule: FirstItem[Instrument] = FirstItem()
+        code = instrument_code(symbol, code)
+        rule: FirstItem[Instrument[P]] = FirstItem()
         return self._get(
             f"instrument {code}", Opcode.INSTRUMENTS, rule, timeout, None, code=code,
             exchange=exchange, instrument_group=instrument_group,
         )  # fmt: skip
 
+    @overload
     def get_bars(
         self,
-        code: str,
+        symbol: str,
         tf: int | str,
         from_time: int | datetime,
         to_time: int | datetime | None = None,
         *,
+        exchange: str = ...,
+        instrument_group: str | None = ...,
+        split_adjust: bool | None = ...,
+        timeout: float = ...,
+        settle: float = ...,
+    ) -> list[Bar[P]]: ...
+
+    @overload
+    def get_bars(
+        self,
+        *,
+        code: str,
+        tf: int | str,
+        from_time: int | datetime,
+        to_time: int | datetime | None = None,
+        exchange: str = ...,
+        instrument_group: str | None = ...,
+        split_adjust: bool | None = ...,
+        timeout: float = ...,
+        settle: float = ...,
+    ) -> list[Bar[P]]: ...
+
+    def get_bars(
+        self,
+        symbol: str | None = None,
+        tf: int | str | None = None,
+        from_time: int | datetime | None = None,
+        to_time: int | datetime | None = None,
+        *,
+        code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         split_adjust: bool | None = None,
         timeout: float = 30.0,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[Bar]:
+    ) -> list[Bar[P]]:
         """Candles of ``tf`` (seconds or ``D``/``W``/``M``/``Y``) from ``from_time`` to
         ``to_time`` (both inclusive, unix seconds or aware datetimes; None: up to the current,
         unfinished candle), oldest first, each candle once."""
+        code = instrument_code(symbol, code)
         start = check_unix_seconds("from_time", from_time)
         end = None if to_time is None else check_unix_seconds("to_time", to_time)
         if end is not None and end < start:
             raise InvalidArgumentError(f"to_time ({end}) must not be before from_time ({start})")
-        return self._get(
-            f"bars of {code}", Opcode.BARS, BarsEnd(end), timeout, settle, code=code,
+        rule: EndRule[Any, Any] = BarsEnd(end)
+        bars: list[Bar[P]] = self._get(
+            f"bars of {code}", Opcode.BARS, rule, timeout, settle, code=code,
             exchange=exchange, tf=tf, from_time=start, instrument_group=instrument_group,
             split_adjust=split_adjust,
         )  # fmt: skip
+        return bars
+
+    @overload
+    def get_all_trades(
+        self,
+        symbol: str,
+        depth: int,
+        *,
+        exchange: str = ...,
+        instrument_group: str | None = ...,
+        include_virtual_trades: bool | None = ...,
+        timeout: float = ...,
+        settle: float = ...,
+    ) -> list[AllTrade[P]]: ...
+
+    @overload
+    def get_all_trades(
+        self,
+        *,
+        code: str,
+        depth: int,
+        exchange: str = ...,
+        instrument_group: str | None = ...,
+        include_virtual_trades: bool | None = ...,
+        timeout: float = ...,
+        settle: float = ...,
+    ) -> list[AllTrade[P]]: ...
 
     def get_all_trades(
         self,
-        code: str,
-        depth: int,
+        symbol: str | None = None,
+        depth: int | None = None,
         *,
+        code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         include_virtual_trades: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[AllTrade]:
-        """The last ``depth`` (1..5000) trades of ``code``'s tape, oldest first (fewer when the
+    ) -> list[AllTrade[P]]:
+        """The last ``depth`` (1..5000) trades of ``symbol``'s tape, oldest first (fewer when the
         exchange has fewer)."""
+        code = instrument_code(symbol, code)
         depth = check_integer("depth", depth, 1, ALL_TRADES_MAX_DEPTH)
-        return self._get(
-            f"all trades of {code}", Opcode.ALL_TRADES, AllTradesEnd(depth), timeout, settle,
+        rule: EndRule[Any, Any] = AllTradesEnd(depth)
+        trades: list[AllTrade[P]] = self._get(
+            f"all trades of {code}", Opcode.ALL_TRADES, rule, timeout, settle,
             code=code, exchange=exchange, instrument_group=instrument_group, depth=depth,
             include_virtual_trades=include_virtual_trades,
         )  # fmt: skip
+        return trades
 
     # ------------------------------------------------------------------ portfolio
 
     def get_summary(
         self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
-    ) -> Summary:
+    ) -> Summary[P]:
         """The portfolio summary: buying power, evaluation, profit."""
-        summary: Summary = self._snapshot(
+        summary: Summary[P] = self._snapshot(
             f"summary of {portfolio}", Opcode.SUMMARIES, timeout, portfolio=portfolio,
             exchange=exchange,
         )  # fmt: skip
@@ -251,9 +327,9 @@ class SnapshotMethods(StreamMethods):
 
     def get_risks(
         self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
-    ) -> Risk:
+    ) -> Risk[P]:
         """The portfolio's risk figures."""
-        risk: Risk = self._snapshot(
+        risk: Risk[P] = self._snapshot(
             f"risks of {portfolio}", Opcode.RISKS, timeout, portfolio=portfolio,
             exchange=exchange,
         )  # fmt: skip
@@ -261,9 +337,9 @@ class SnapshotMethods(StreamMethods):
 
     def get_spectra_risks(
         self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
-    ) -> SpectraRisk:
+    ) -> SpectraRisk[P]:
         """The derivatives (FORTS) risks of a derivatives portfolio (``7500...``)."""
-        risk: SpectraRisk = self._snapshot(
+        risk: SpectraRisk[P] = self._snapshot(
             f"derivatives risks of {portfolio}", Opcode.SPECTRA_RISKS, timeout,
             portfolio=portfolio, exchange=exchange,
         )  # fmt: skip
@@ -288,9 +364,9 @@ class SnapshotMethods(StreamMethods):
         exchange: str = "MOEX",
         timeout: float = DEFAULT_TIMEOUT,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[Position]:
+    ) -> list[Position[P]]:
         """Every position of ``portfolio``, money included, one per instrument."""
-        positions: list[Position] = self._keyed(
+        positions: list[Position[P]] = self._keyed(
             f"positions of {portfolio}", Opcode.POSITIONS, position_key, timeout, settle,
             portfolio=portfolio, exchange=exchange,
         )  # fmt: skip
@@ -303,9 +379,9 @@ class SnapshotMethods(StreamMethods):
         exchange: str = "MOEX",
         timeout: float = DEFAULT_TIMEOUT,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[Trade]:
+    ) -> list[Trade[P]]:
         """The portfolio's own trades of the current session."""
-        trades: list[Trade] = self._keyed(
+        trades: list[Trade[P]] = self._keyed(
             f"trades of {portfolio}", Opcode.TRADES, id_key, timeout, settle,
             portfolio=portfolio, exchange=exchange,
         )  # fmt: skip
@@ -319,10 +395,10 @@ class SnapshotMethods(StreamMethods):
         order_statuses: list[str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[Order]:
+    ) -> list[Order[P]]:
         """The portfolio's market and limit orders of the session (latest state of each),
         optionally only those in ``order_statuses`` (``working``, ``filled``...)."""
-        orders: list[Order] = self._keyed(
+        orders: list[Order[P]] = self._keyed(
             f"orders of {portfolio}", Opcode.ORDERS, id_key, timeout, settle,
             portfolio=portfolio, exchange=exchange, order_statuses=order_statuses,
         )  # fmt: skip
@@ -336,9 +412,9 @@ class SnapshotMethods(StreamMethods):
         order_statuses: list[str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         settle: float = DEFAULT_SETTLE,
-    ) -> list[StopOrder]:
+    ) -> list[StopOrder[P]]:
         """The portfolio's stop and stop-limit orders (latest state of each)."""
-        orders: list[StopOrder] = self._keyed(
+        orders: list[StopOrder[P]] = self._keyed(
             f"stop orders of {portfolio}", Opcode.STOP_ORDERS, id_key, timeout, settle,
             portfolio=portfolio, exchange=exchange, order_statuses=order_statuses,
         )  # fmt: skip

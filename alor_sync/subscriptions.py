@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic
 
 import attrs
+import typing_extensions
 
-from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError
+from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError, ConnectFailedError
 from alor_sync.events import GapNotice, StateChange, SubscriptionState
 from alor_sync.lifecycle_types import LATEST_WINS_OPCODES, StreamRecord
 from alor_sync.wire import Format, Opcode
@@ -33,6 +34,15 @@ __all__ = [
 # 1.3 KB each (its lock, waiter deque and bound methods), a third of a subscription's memory at
 # 5,000 subscriptions, while threads blocked in wait_active are few and re-check their own state.
 STATE_CHANGED = threading.Condition()
+
+T = typing_extensions.TypeVar("T", default=Any)
+"""What the subscription's callback receives: a model (``Quote[float]``...) or, with
+``raw=True``, the payload ``dict``. Type-level only; a bare ``Subscription`` means any payload."""
+
+
+def _no_error() -> ConnectFailedError | None:
+    return None
+
 
 _SETTLED = (SubscriptionState.ACTIVE, SubscriptionState.FAILED, SubscriptionState.CLOSED)
 
@@ -63,7 +73,7 @@ class SubscriptionStatistics:
     resubscribes: int
 
 
-class Subscription:
+class Subscription(Generic[T]):
     """Handle to a subscription, returned by ``AlorClient.subscribe_*``.
 
     Thread-safety: every method may be called from any thread, including from inside a callback.
@@ -75,11 +85,11 @@ class Subscription:
     def __init__(
         self,
         stream: StreamRecord,
-        callback: Callable[[Any], None],
+        callback: Callable[[T], None],
         *,
         on_gap: Callable[[GapNotice], None] | None,
         on_state: Callable[[StateChange], None] | None,
-        on_unsubscribe: Callable[[Subscription], None],
+        on_unsubscribe: Callable[[Subscription[Any]], None],
         on_statistics: Callable[[StreamRecord], SubscriptionStatistics],
     ) -> None:
         self._stream = stream
@@ -89,6 +99,8 @@ class Subscription:
         self._on_unsubscribe = on_unsubscribe
         self._on_statistics = on_statistics
         self._closed = False
+        # Set by the client: why its connection could not be made, for wait_active's message.
+        self._connection_error: Callable[[], ConnectFailedError | None] = _no_error
 
     @property
     def guid(self) -> str:
@@ -130,7 +142,9 @@ class Subscription:
         Raises the typed :class:`~alor_sync.errors.APIError` if the server refused the request
         itself (400, 403, 404: ``FAILED``), :class:`~alor_sync.errors.CommandTimeoutError` if
         ``timeout`` passed first (naming the last refusal while ``RETRYING``), and
-        :class:`~alor_sync.errors.ClientClosedError` if it was closed meanwhile.
+        :class:`~alor_sync.errors.ClientClosedError` if it was closed meanwhile. When the
+        request could not even be sent because the connection cannot be made, the timeout error
+        says why and is chained from the :class:`~alor_sync.errors.ConnectFailedError`.
         """
         with STATE_CHANGED:
             STATE_CHANGED.wait_for(lambda: self.state in _SETTLED, timeout)
@@ -142,11 +156,15 @@ class Subscription:
             raise ClientClosedError(f"subscription {self.guid} was closed")
         if state is not SubscriptionState.ACTIVE:
             refusal = stream.last_refusal
-            why = f"; last answer: {refusal} (retrying)" if refusal is not None else ""
+            unsent = None if stream.sent_on_connection else self._connection_error()
+            if unsent is not None:
+                why = f"; not sent: {unsent}"
+            else:
+                why = f"; last answer: {refusal} (retrying)" if refusal is not None else ""
             raise CommandTimeoutError(
                 f"subscription {self.guid} ({self.opcode}) not confirmed within {timeout} s"
                 f" ({state.value}{why})"
-            )
+            ) from unsent
 
     def unsubscribe(self) -> None:
         """Stop this handle's callback; the server subscription ends with its last handle (the

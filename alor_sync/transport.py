@@ -38,6 +38,7 @@ import websocket
 from alor_sync.backoff import Backoff
 from alor_sync.errors import (
     ClientClosedError,
+    ConnectFailedError,
     ConnectionLostError,
     InvalidArgumentError,
     MalformedFrameError,
@@ -92,7 +93,8 @@ class ConnectionEvent:
     """A lifecycle change, delivered to ``on_state`` on the connection thread.
 
     ``next_attempt_in`` (seconds) is set when ``will_retry``; ``failed_attempts`` counts attempts
-    in a row that did not reach a healthy open.
+    in a row that did not reach a healthy open; ``error`` is the typed cause of a
+    ``CONNECT_FAILED`` whose handshake failed (None otherwise).
     """
 
     kind: ConnectionEventKind
@@ -101,6 +103,7 @@ class ConnectionEvent:
     will_retry: bool = False
     next_attempt_in: float | None = None
     failed_attempts: int = 0
+    error: ConnectFailedError | None = None
 
 
 @attrs.frozen
@@ -272,6 +275,53 @@ class _Outcome:
     opened: bool  # on_open returned and the connection was OPEN
     reason: str
     healthy: bool = False  # stayed open `healthy_after` seconds and received a frame
+    failure: _ConnectFailure | None = None  # the handshake failed: why, typed
+
+
+@attrs.frozen
+class _ConnectFailure:
+    """Why one handshake failed, classified once on the connection thread."""
+
+    message: str
+    kind: str
+    http_status: int | None
+    cause: BaseException
+
+    @classmethod
+    def of(cls, exc: BaseException, safe_url: str, described: str) -> _ConnectFailure:
+        kind, status = _classify(exc)
+        what = f"{_KIND_TEXT[kind]} ({described})" if status is None else f"HTTP {status}"
+        return cls(f"cannot connect to {safe_url}: {what}", kind, status, exc)
+
+    def error(self) -> ConnectFailedError:
+        error = ConnectFailedError(self.message, kind=self.kind, http_status=self.http_status)
+        error.__cause__ = self.cause
+        return error
+
+
+_KIND_TEXT = {  # "http" reads "cannot connect to <url>: HTTP 404"
+    "refused": "connection refused",
+    "dns": "the host name does not resolve",
+    "tls": "the TLS handshake failed",
+    "timeout": "no answer within the connect timeout",
+    "other": "the handshake failed",
+}
+
+
+def _classify(exc: BaseException) -> tuple[str, int | None]:
+    """(kind, HTTP status) of a handshake failure; see ConnectFailedError.kind."""
+    if isinstance(exc, websocket.WebSocketBadStatusException):
+        status = getattr(exc, "status_code", None)
+        return ("http", status) if isinstance(status, int) else ("other", None)
+    if isinstance(exc, websocket.WebSocketAddressException | socket.gaierror):
+        return "dns", None
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls", None
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", None
+    if isinstance(exc, TimeoutError | websocket.WebSocketTimeoutException):
+        return "timeout", None
+    return "other", None
 
 
 class ReconnectingWebSocket:
@@ -364,6 +414,8 @@ class ReconnectingWebSocket:
         self._drop_reason: str | None = None
         self._next_attempt_at: float | None = None
         self._last_error: str | None = None
+        # Why the latest handshake failed, until a connection opens (for connect_error()).
+        self._connect_failure: _ConnectFailure | None = None
         self._wake = threading.Event()  # set by close(): ends a backoff wait at once
         # The current connection's timers (connection thread only), for mark_healthy().
         self._live: _Liveness | None = None
@@ -413,6 +465,21 @@ class ReconnectingWebSocket:
         with self._state_changed:
             self._state_changed.wait_for(lambda: self._state in terminal, timeout)
             return self._state is TransportState.OPEN
+
+    @property
+    def ever_connected(self) -> bool:
+        """True once a connection was open (the handshake done and ``on_open`` returned)."""
+        return self._connects > 0
+
+    def connect_error(self) -> ConnectFailedError | None:
+        """Why the latest connection attempt failed, when none opened since; else None.
+
+        A new :class:`~alor_sync.errors.ConnectFailedError` each call (its ``__cause__`` the
+        original exception), so that every thread may raise its own. Any thread.
+        """
+        with self._lock:
+            failure = self._connect_failure
+        return None if failure is None else failure.error()
 
     def send(self, data: str | bytes) -> None:
         """Send one text frame (``bytes`` must be UTF-8). Works from ``on_open`` on.
@@ -537,7 +604,12 @@ class ReconnectingWebSocket:
         try:
             link = self._open_link()
         except Exception as exc:
-            return _Outcome(opened=False, reason=f"connect failed: {self._describe(exc)}")
+            cause = _ConnectFailure.of(exc, self._safe_url, self._describe(exc))
+            with self._lock:
+                self._connect_failure = cause
+            return _Outcome(
+                opened=False, reason=f"connect failed: {self._describe(exc)}", failure=cause
+            )
         if not self._install(link):
             link.close()
             return _Outcome(opened=False, reason=_CLOSED_BY_CLIENT)
@@ -609,6 +681,8 @@ class ReconnectingWebSocket:
             live.next_ping_at = now + self._heartbeat_interval
         live.next_due = self._next_due(live)
         self._connects += 1
+        with self._lock:
+            self._connect_failure = None
         self._set_state(TransportState.OPEN)
         logger.info("%s: connected to %s", self._name, self._safe_url)
         self._emit(ConnectionEventKind.CONNECTED, failed_attempts=self._failed_attempts)
@@ -774,7 +848,9 @@ class ReconnectingWebSocket:
                 self._failed_attempts,
                 outcome.reason,
             )
-            self._emit(kind, outcome.reason, failed_attempts=self._failed_attempts)
+            self._emit(
+                kind, outcome.reason, failed_attempts=self._failed_attempts, failure=outcome.failure
+            )
             self._set_state(TransportState.GAVE_UP)
             self._emit(
                 ConnectionEventKind.GAVE_UP, outcome.reason, failed_attempts=self._failed_attempts
@@ -791,6 +867,7 @@ class ReconnectingWebSocket:
             will_retry=True,
             next_attempt_in=delay,
             failed_attempts=self._failed_attempts,
+            failure=outcome.failure,
         )
         self._wake.wait(delay)
         return True
@@ -811,12 +888,14 @@ class ReconnectingWebSocket:
         will_retry: bool = False,
         next_attempt_in: float | None = None,
         failed_attempts: int = 0,
+        failure: _ConnectFailure | None = None,
     ) -> None:
         if self._on_state is None:
             return
         event = ConnectionEvent(
-            kind, self._name, reason, will_retry, next_attempt_in, failed_attempts
-        )
+            kind, self._name, reason, will_retry, next_attempt_in, failed_attempts,
+            None if failure is None else failure.error(),
+        )  # fmt: skip
         try:
             self._on_state(event)
         except Exception:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import NoneType, UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, get_args, get_origin
 
 import attrs
 import orjson
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from alor_sync.converter import STOP_ORDERS_V1, decode, decoder_for, encode, model_for, wire_names
 from alor_sync.errors import DecodeError
 from alor_sync.models import BookSide, Instrument, OrderBookLevel
+from alor_sync.models.values import model_hints
 from alor_sync.wire import SUBSCRIPTION_OPCODES
 
 STREAMS = [*(str(op) for op in SUBSCRIPTION_OPCODES), STOP_ORDERS_V1]
@@ -83,7 +84,7 @@ def _for_type(tp: Any, exact: bool, with_yields: bool) -> st.SearchStrategy[Any]
 
 
 def _model(model: type, exact: bool, with_yields: bool) -> st.SearchStrategy[Any]:
-    hints = get_type_hints(model)
+    hints = model_hints(model)
     fields = {
         a.name: _for_type(hints[a.name], exact, with_yields)
         for a in attrs.fields(model)
@@ -95,7 +96,7 @@ def _model(model: type, exact: bool, with_yields: bool) -> st.SearchStrategy[Any
 @st.composite
 def _instrument(draw: st.DrawFn, exact: bool) -> Instrument:
     """An instrument frame: full or partial, ``fields`` naming exactly what it carries."""
-    hints = get_type_hints(Instrument)
+    hints = model_hints(Instrument)
     optional = [a.name for a in attrs.fields(Instrument) if a.name not in ("symbol", "fields")]
     present = draw(st.sets(st.sampled_from(optional)))
     values = {name: draw(_for_type(hints[name], exact, False)) for name in present}
@@ -145,7 +146,7 @@ def test_encode_then_decode_gives_the_model_back(
 
 def _has_unknown_enum_value(model: Any) -> bool:
     """True when an enum field holds a raw string (which strict decoding refuses)."""
-    hints = get_type_hints(type(model))
+    hints = model_hints(type(model))
     for a in attrs.fields(type(model)):
         value = getattr(model, a.name)
         enum_field = any(

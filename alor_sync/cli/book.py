@@ -19,6 +19,7 @@ from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import positive_float, positive_int
 from alor_sync.cli.stream import raise_if_rejected
 from alor_sync.client import AlorClient
+from alor_sync.subscriptions import Subscription
 from alor_sync.terminal import LiveView, MarketState, Screen, ViewOptions
 
 __all__ = ["add_parser", "add_view_options", "run", "show_market"]
@@ -109,7 +110,7 @@ def show_market(
     market: dict[str, Any] = {"exchange": exchange, "instrument_group": board}
     since = int(time.time()) - args.tf * _CHART_BARS
     console.rejections_reported = True
-    subs = [
+    subs: list[Subscription[Any]] = [
         client.subscribe_order_book(symbol, state.on_book, depth=args.depth, **market),
         client.subscribe_quotes(symbol, state.on_quote, **market),
         client.subscribe_all_trades(symbol, state.on_trade, depth=_TAPE_HISTORY, **market),

@@ -5,8 +5,10 @@ Rules of this package:
 * Frozen attrs classes (slotted), one per stream payload, snake_case names that mean the same in
   every model (``symbol``, ``exchange``, ``board``, ``portfolio``, ``price``, ``quantity_*``,
   ``existing``...). Wire (JSON) names live only in :mod:`alor_sync.converter`.
-* Prices and money are typed :data:`Number` (``float | Decimal``): ``float`` by default,
-  ``Decimal`` when decoded with ``exact=True``. The classes are the same in both modes.
+* Prices and money are typed with the model's price variable ``P``: a model is generic in it
+  (``Quote[float]`` by default, ``Quote[Decimal]`` when decoded with ``exact=True``; a bare
+  ``Quote`` means ``Quote[float]``). Types only: the classes are the same in both modes, and
+  decoders read ``P`` as :data:`Number`. Quantities in lots or pieces of orders are ``int``.
 * Optional everywhere the server may omit a field or send ``null``; only the identity of a
   record is required (``symbol`` of a quote, ``id`` of an order...).
 

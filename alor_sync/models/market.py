@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
-from typing import NamedTuple, overload
+from typing import Generic, NamedTuple, overload
 
 import attrs
 
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.models.enums import Side
-from alor_sync.models.values import Number, datetime_from_unix_ms, datetime_from_unix_seconds
+from alor_sync.models.values import P, datetime_from_unix_ms, datetime_from_unix_seconds
 
 __all__ = ["AllTrade", "Bar", "BookSide", "Instrument", "OrderBook", "OrderBookLevel", "Quote"]
 
@@ -36,19 +36,19 @@ def _from_seconds(value: int | None) -> datetime | None:
     return None if value is None else datetime_from_unix_seconds(value)
 
 
-class OrderBookLevel(NamedTuple):
+class OrderBookLevel(NamedTuple, Generic[P]):
     """One price level of an order book side (``OrderBookGetAndSubscribe``)."""
 
-    price: Number
+    price: P
     """Price of the level."""
     volume: int
     """Volume at that price, in lots."""
-    yield_: Number | None = None
+    yield_: P | None = None
     """Yield at that price: bonds in the Slim format only, else ``None``."""
 
 
 @attrs.frozen
-class BookSide(Sequence[OrderBookLevel]):
+class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
     """One side of an :class:`OrderBook`: a sequence of :class:`OrderBookLevel`, best first.
 
     Stored as columns (``prices``, ``volumes``, ``yields``) and turned into rows only when you
@@ -58,10 +58,10 @@ class BookSide(Sequence[OrderBookLevel]):
     are there for vectorised use.
     """
 
-    prices: tuple[Number, ...] = ()
+    prices: tuple[P, ...] = ()
     volumes: tuple[int, ...] = ()
     """Volumes in lots, one per price."""
-    yields: tuple[Number | None, ...] | None = None
+    yields: tuple[P | None, ...] | None = None
     """Yields, one per price, or None when no level carries one (all but Slim bond books)."""
 
     def __attrs_post_init__(self) -> None:
@@ -70,7 +70,7 @@ class BookSide(Sequence[OrderBookLevel]):
             raise InvalidArgumentError("a book side needs as many volumes (and yields) as prices")
 
     @classmethod
-    def from_levels(cls, levels: Iterable[OrderBookLevel]) -> BookSide:
+    def from_levels(cls, levels: Iterable[OrderBookLevel[P]]) -> BookSide[P]:
         """A side made of ``levels`` (best first)."""
         rows = [OrderBookLevel(*level) for level in levels]
         yields = tuple(level.yield_ for level in rows)
@@ -84,12 +84,12 @@ class BookSide(Sequence[OrderBookLevel]):
         return len(self.prices)
 
     @overload
-    def __getitem__(self, index: int) -> OrderBookLevel: ...
+    def __getitem__(self, index: int) -> OrderBookLevel[P]: ...
 
     @overload
-    def __getitem__(self, index: slice) -> BookSide: ...
+    def __getitem__(self, index: slice) -> BookSide[P]: ...
 
-    def __getitem__(self, index: int | slice) -> OrderBookLevel | BookSide:
+    def __getitem__(self, index: int | slice) -> OrderBookLevel[P] | BookSide[P]:
         yields = self.yields
         if isinstance(index, slice):
             return BookSide(
@@ -99,22 +99,22 @@ class BookSide(Sequence[OrderBookLevel]):
             self.prices[index], self.volumes[index], None if yields is None else yields[index]
         )
 
-    def __iter__(self) -> Iterator[OrderBookLevel]:
-        yields: Iterable[Number | None] = repeat(None) if self.yields is None else self.yields
+    def __iter__(self) -> Iterator[OrderBookLevel[P]]:
+        yields: Iterable[P | None] = repeat(None) if self.yields is None else self.yields
         return map(OrderBookLevel, self.prices, self.volumes, yields)
 
 
 @attrs.frozen
-class OrderBook:
+class OrderBook(Generic[P]):
     """The visible order book of one instrument: stream ``OrderBookGetAndSubscribe``.
 
     Every frame is the whole book up to the requested depth (never a delta), best price first on
     both sides; empty sides when the book is empty.
     """
 
-    bids: BookSide
+    bids: BookSide[P]
     """Buy levels, best (highest) price first."""
-    asks: BookSide
+    asks: BookSide[P]
     """Sell levels, best (lowest) price first."""
     timestamp_ms: int | None = None
     """Unix milliseconds of the book state."""
@@ -131,18 +131,18 @@ class OrderBook:
         return _from_ms(self.timestamp_ms)
 
     @property
-    def best_bid(self) -> OrderBookLevel | None:
+    def best_bid(self) -> OrderBookLevel[P] | None:
         """The highest bid, or None when there is none."""
         return self.bids[0] if self.bids else None
 
     @property
-    def best_ask(self) -> OrderBookLevel | None:
+    def best_ask(self) -> OrderBookLevel[P] | None:
         """The lowest ask, or None when there is none."""
         return self.asks[0] if self.asks else None
 
 
 @attrs.frozen
-class Bar:
+class Bar(Generic[P]):
     """One candle: stream ``BarsGetAndSubscribe``.
 
     The unfinished candle is re-sent with the same ``timestamp_s`` whenever it changes; a larger
@@ -151,10 +151,10 @@ class Bar:
 
     timestamp_s: int
     """Unix seconds of the candle's open."""
-    open: Number
-    high: Number
-    low: Number
-    close: Number
+    open: P
+    high: P
+    low: P
+    close: P
     volume: int
     """Traded volume in lots."""
 
@@ -165,7 +165,7 @@ class Bar:
 
 
 @attrs.frozen
-class Quote:
+class Quote(Generic[P]):
     """Quote summary of one instrument: stream ``QuotesSubscribe``.
 
     Each frame is the complete quote. Slim lacks ``prev_close_price``, ``change`` and
@@ -176,33 +176,33 @@ class Quote:
     symbol: str
     exchange: str | None = None
     description: str | None = None
-    prev_close_price: Number | None = None
-    last_price: Number | None = None
+    prev_close_price: P | None = None
+    last_price: P | None = None
     last_price_timestamp_s: int | None = None
     """Unix seconds of the last trade."""
-    high_price: Number | None = None
-    low_price: Number | None = None
-    accrued_interest: Number | None = None
-    volume: Number | None = None
+    high_price: P | None = None
+    low_price: P | None = None
+    accrued_interest: P | None = None
+    volume: P | None = None
     open_interest: int | None = None
-    ask: Number | None = None
-    bid: Number | None = None
+    ask: P | None = None
+    bid: P | None = None
     ask_volume: int | None = None
     bid_volume: int | None = None
     order_book_timestamp_ms: int | None = None
     """Unix milliseconds of the order book the best bid/ask come from."""
-    open_price: Number | None = None
-    yield_: Number | None = None
-    lot_size: Number | None = None
-    lot_value: Number | None = None
-    face_value: Number | None = None
+    open_price: P | None = None
+    yield_: P | None = None
+    lot_size: P | None = None
+    lot_value: P | None = None
+    face_value: P | None = None
     security_type: str | None = None
     """Security type code, e.g. ``"CS"`` (common share)."""
     total_bid_volume: int | None = None
     total_ask_volume: int | None = None
-    change: Number | None = None
-    change_percent: Number | None = None
-    deprecated_accrued_interest: Number | None = None
+    change: P | None = None
+    change_percent: P | None = None
+    deprecated_accrued_interest: P | None = None
     """Deprecated second copy of the accrued interest (Simple only)."""
     currency: str | None = None
 
@@ -218,7 +218,7 @@ class Quote:
 
 
 @attrs.frozen
-class AllTrade:
+class AllTrade(Generic[P]):
     """One anonymous trade of the exchange's tape: stream ``AllTradesGetAndSubscribe``.
 
     ``id`` is a 64-bit exchange trade number (may exceed 2**53; always an exact ``int``).
@@ -231,7 +231,7 @@ class AllTrade:
     board: str | None = None
     quantity: int | None = None
     """Quantity in lots."""
-    price: Number | None = None
+    price: P | None = None
     time: datetime | None = None
     """Trade time from the ISO-8601 field (not in Slim: use ``timestamp_ms``)."""
     timestamp_ms: int | None = None
@@ -247,7 +247,7 @@ _INSTRUMENT_FULL_MARKER = "exchange"
 
 
 @attrs.frozen
-class Instrument:
+class Instrument(Generic[P]):
     """Trading attributes of one instrument: stream ``InstrumentsGetAndSubscribeV2``.
 
     The first frame is the full object; later frames carry only the attributes that changed plus
@@ -262,14 +262,14 @@ class Instrument:
     trading_status: int | None = None
     """Trading-status code; compare with :class:`~alor_sync.models.enums.TradingStatus`."""
     trading_status_info: str | None = None
-    price_min: Number | None = None
-    price_max: Number | None = None
-    margin_buy: Number | None = None
-    margin_sell: Number | None = None
-    margin_synthetic: Number | None = None
-    theor_price: Number | None = None
-    theor_price_limit: Number | None = None
-    volatility: Number | None = None
+    price_min: P | None = None
+    price_max: P | None = None
+    margin_buy: P | None = None
+    margin_sell: P | None = None
+    margin_synthetic: P | None = None
+    theor_price: P | None = None
+    theor_price_limit: P | None = None
+    volatility: P | None = None
     fields: frozenset[str] = frozenset()
     """Names of the attributes present in the frame (``symbol`` included)."""
 
@@ -283,7 +283,7 @@ class Instrument:
         """True for an update that carries only the changed attributes."""
         return not self.is_full
 
-    def merged_with(self, update: Instrument) -> Instrument:
+    def merged_with(self, update: Instrument[P]) -> Instrument[P]:
         """This object with every attribute present in ``update`` taken from ``update``."""
         if update.symbol != self.symbol:
             raise InvalidArgumentError(

@@ -5,8 +5,9 @@ Rules of this module:
 * One frozen class per stream payload; fields are the union of what the Simple, Slim and Heavy
   formats carry, ``None`` where the decoded format lacks a field or the server sent ``null``.
 * Ids are strings (the server sends some as numbers; they are printed exactly). Upsert on ``id``.
-* Quantities: ``*_units`` are pieces, ``*_batch`` lots; a bare ``quantity`` / ``filled_quantity``
-  is the deprecated lot count of the Simple format (and of the v1 stop-orders stream).
+* Quantities are ``int``: ``*_units`` are pieces, ``*_batch`` lots; ``quantity`` /
+  ``filled_quantity`` are the lot counts in every format (properties reading ``*_batch`` or the
+  deprecated wire field); ``deprecated_*`` fields hold the wire fields ALOR deprecated.
 
 Instances are immutable and safe to share between threads.
 """
@@ -14,6 +15,7 @@ Instances are immutable and safe to share between threads.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Generic
 
 import attrs
 
@@ -25,9 +27,35 @@ from alor_sync.models.enums import (
     StopOrderType,
     TimeInForce,
 )
-from alor_sync.models.values import Number
+from alor_sync.models.values import P
 
 __all__ = ["Iceberg", "Order", "RepoFields", "StopOrder", "Trade"]
+
+
+def _first(preferred: int | None, deprecated: int | None) -> int | None:
+    return preferred if preferred is not None else deprecated
+
+
+class _OrderLots:
+    """The lot counts of an order (limit, market or stop), read from whichever field the
+    format carries."""
+
+    __slots__ = ()
+    quantity_batch: int | None
+    deprecated_quantity: int | None
+    filled_quantity_batch: int | None
+    deprecated_filled_quantity: int | None
+
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots, in every format: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
+    @property
+    def filled_quantity(self) -> int | None:
+        """Filled lots, in every format: ``filled_quantity_batch``, else the deprecated
+        ``filled``."""
+        return _first(self.filled_quantity_batch, self.deprecated_filled_quantity)
 
 
 @attrs.frozen
@@ -43,23 +71,23 @@ class Iceberg:
 
 
 @attrs.frozen
-class RepoFields:
+class RepoFields(Generic[P]):
     """Repo-specific attributes of a :class:`Trade` (``None`` on the trade for ordinary deals)."""
 
-    repo_rate: Number | None = None
+    repo_rate: P | None = None
     ext_ref: str | None = None
     repo_term: int | None = None
     account: str | None = None
     trade_type_info: str | None = None
-    value: Number | None = None
-    yield_: Number | None = None
+    value: P | None = None
+    yield_: P | None = None
 
 
 @attrs.frozen
-class Trade:
+class Trade(Generic[P]):
     """One own trade of a portfolio: stream ``TradesGetAndSubscribeV2``.
 
-    Slim lacks ``quantity``; only Heavy carries ``settle_date``.
+    Slim lacks the deprecated ``qty``; only Heavy carries ``settle_date``.
     """
 
     id: str
@@ -74,26 +102,31 @@ class Trade:
     board: str | None = None
     quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots."""
-    price: Number | None = None
-    accrued_interest: Number | None = None
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty``: use :attr:`quantity`."""
+    price: P | None = None
+    accrued_interest: P | None = None
     side: Side | str | None = None
     existing: bool | None = None
     """True for the session's trades sent at subscription, False for live trades."""
-    commission: Number | None = None
-    repo: RepoFields | None = None
-    volume: Number | None = None
+    commission: P | None = None
+    repo: RepoFields[P] | None = None
+    volume: P | None = None
     """Money value of the trade."""
     settle_date: datetime | None = None
 
+    @property
+    def quantity(self) -> int | None:
+        """Quantity in lots: ``quantity_batch``, else the deprecated ``qty``."""
+        return _first(self.quantity_batch, self.deprecated_quantity)
+
 
 @attrs.frozen
-class Order:
+class Order(_OrderLots, Generic[P]):
     """One own exchange order (market or limit): stream ``OrdersGetAndSubscribeV2``.
 
-    Every change arrives as the full object. Only Simple carries the deprecated ``quantity`` and
-    ``filled_quantity``.
+    Every change arrives as the full object. Only Simple carries the deprecated wire fields
+    (``deprecated_quantity``, ``deprecated_filled_quantity``).
     """
 
     id: str
@@ -113,28 +146,29 @@ class Order:
     """When the order expires."""
     quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots (Simple only)."""
-    filled_quantity_units: Number | None = None
-    filled_quantity_batch: Number | None = None
-    filled_quantity: Number | None = None
-    """Deprecated: filled quantity in lots (Simple only)."""
-    price: Number | None = None
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty`` (Simple only): use :attr:`quantity`."""
+    filled_quantity_units: int | None = None
+    filled_quantity_batch: int | None = None
+    deprecated_filled_quantity: int | None = None
+    """The deprecated wire field ``filled`` (Simple only): use :attr:`filled_quantity`."""
+    price: P | None = None
     existing: bool | None = None
     """True for the session's orders sent at subscription, False for live changes."""
     time_in_force: TimeInForce | str | None = None
     iceberg: Iceberg | None = None
-    volume: Number | None = None
+    volume: P | None = None
     """Money value of the order."""
 
 
 @attrs.frozen
-class StopOrder:
+class StopOrder(_OrderLots, Generic[P]):
     """One own conditional (stop / stop-limit) order: stream ``StopOrdersGetAndSubscribeV2``.
 
     Frames of the deprecated v1 stream ``StopOrdersGetAndSubscribe`` decode into this class too;
     they carry only ``id``, ``symbol``, ``broker_symbol``, ``exchange``, ``board``, ``type``,
-    ``stop_price``, ``side``, ``status``, ``end_time``, ``quantity``, ``filled_quantity_batch``,
+    ``stop_price``, ``side``, ``status``, ``end_time``, ``deprecated_quantity`` (so
+    ``quantity``), ``filled_quantity_batch``,
     ``price`` and ``existing`` (no portfolio).
     """
 
@@ -156,21 +190,21 @@ class StopOrder:
     end_time: datetime | None = None
     error: str | None = None
     """Why the order was rejected, if it was."""
-    quantity_units: Number | None = None
+    quantity_units: int | None = None
     quantity_batch: int | None = None
-    quantity: int | None = None
-    """Deprecated: quantity in lots (Simple V2 and the v1 stream)."""
-    filled_quantity_units: Number | None = None
-    filled_quantity_batch: Number | None = None
-    price: Number | None = None
+    deprecated_quantity: int | None = None
+    """The deprecated wire field ``qty`` (Simple V2, the v1 stream): use :attr:`quantity`."""
+    filled_quantity_units: int | None = None
+    filled_quantity_batch: int | None = None
+    price: P | None = None
     """Limit price of a stop-limit order (0 for a stop order)."""
-    avg_price: Number | None = None
-    stop_price: Number | None = None
+    avg_price: P | None = None
+    stop_price: P | None = None
     existing: bool | None = None
     """True for the session's orders sent at subscription, False for live changes."""
     time_in_force: TimeInForce | str | None = None
     iceberg: Iceberg | None = None
-    volume: Number | None = None
+    volume: P | None = None
     protecting_seconds: int | None = None
-    filled_quantity: Number | None = None
-    """Deprecated: filled quantity in lots (Simple only)."""
+    deprecated_filled_quantity: int | None = None
+    """The deprecated wire field ``filled`` (Simple only): use :attr:`filled_quantity`."""

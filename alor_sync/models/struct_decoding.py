@@ -25,13 +25,13 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import NoneType, UnionType
-from typing import Any, TypeAlias, Union, get_args, get_origin, get_type_hints
+from typing import Any, TypeAlias, Union, get_args, get_origin
 
 import attrs
 import msgspec
 
 from alor_sync.models.market import BookSide
-from alor_sync.models.values import enum_coercer, to_datetime, to_decimal, to_str
+from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_decimal, to_str
 
 __all__ = ["FrameDecoder", "frame_decoder", "supports"]
 
@@ -103,7 +103,7 @@ def _plan(tp: Any, exact: bool) -> _Plan | None:
 def supports(model: type) -> bool:
     """True when every field of ``model`` is a scalar this module decodes, or a book side, and
     every default is None (a missing key decodes to the struct's None)."""
-    hints = get_type_hints(model)
+    hints = model_hints(model)
     return all(
         (hints[a.name] is BookSide or _plan(hints[a.name], False) is not None)
         and (a.default is attrs.NOTHING or a.default is None)
@@ -184,7 +184,7 @@ def frame_decoder(
     names another subscription, a value of another JSON type than the model's, a missing field,
     anything that is not a data frame.
     """
-    hints = get_type_hints(model)
+    hints = model_hints(model)
     namespace: dict[str, Any] = {
         "model": model, "BookSide": BookSide, "dec": _decimals, "fallback": fallback,
         "to_datetime": to_datetime, "to_str": to_str,

@@ -25,7 +25,7 @@ from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from types import NoneType
-from typing import Any, TypeAlias, get_args, get_origin, get_type_hints
+from typing import Any, TypeAlias, get_args, get_origin
 
 import attrs
 import cattrs
@@ -35,6 +35,8 @@ from alor_sync.models.market import BookSide
 from alor_sync.models.values import (
     Coercer,
     ScalarDecoding,
+    model_hints,
+    model_type,
     scalar_decoding,
     to_decimal,
     to_float,
@@ -70,7 +72,7 @@ class _Field:
 
 def _fields_of(model: type) -> list[_Field]:
     """Init fields of an attrs class, in order, with resolved types."""
-    hints = get_type_hints(model)
+    hints = model_hints(model)
     return [_Field(a.name, hints[a.name], a.default) for a in attrs.fields(model)]
 
 
@@ -121,8 +123,10 @@ def build_converter(
     for model, names in nested.items():
         _register_nested(converter, model, names)
     side_decoder = book_side_decoder(level_names, exact=exact, strict=strict)
-    converter.register_structure_hook(BookSide, lambda value, _: side_decoder(value))
-    converter.register_unstructure_hook(BookSide, book_side_encoder(level_names))
+    converter.register_structure_hook_func(
+        _is_model(BookSide), lambda value, _: side_decoder(value)
+    )
+    converter.register_unstructure_hook_func(_is_model(BookSide), book_side_encoder(level_names))
     return converter
 
 
@@ -158,12 +162,20 @@ def _overrides(model: type, names: Names) -> dict[str, Any]:
     }
 
 
+def _is_model(model: type) -> Callable[[Any], bool]:
+    """A cattrs predicate for ``model`` and its parameterisations: a parent's field
+    ``RepoFields[P]`` reaches cattrs as ``RepoFields[Number]``, which must get the same hooks."""
+    return lambda tp: tp is model or get_origin(tp) is model
+
+
 def _register_nested(converter: cattrs.Converter, model: type, names: Names) -> None:
     overrides = _overrides(model, names)
-    structure: StructureHook = make_dict_structure_fn(model, converter, **overrides)
-    unstructure: Callable[[Any], Any] = make_dict_unstructure_fn(model, converter, **overrides)
-    converter.register_structure_hook(model, _only_dicts(structure, model.__name__))
-    converter.register_unstructure_hook(model, unstructure)
+    typed = model_type(model)
+    structure: StructureHook = make_dict_structure_fn(typed, converter, **overrides)
+    unstructure: Callable[[Any], Any] = make_dict_unstructure_fn(typed, converter, **overrides)
+    structure = _only_dicts(structure, model.__name__)
+    converter.register_structure_hook_func(_is_model(model), structure)
+    converter.register_unstructure_hook_func(_is_model(model), unstructure)
 
 
 def cattrs_decoder(model: type, names: Names, converter: cattrs.Converter) -> Decoder:
@@ -176,7 +188,7 @@ def cattrs_decoder(model: type, names: Names, converter: cattrs.Converter) -> De
             overrides[field.name] = override(
                 rename=names[field.name], struct_hook=_null_as_empty(hook)
             )
-    structure: StructureHook = make_dict_structure_fn(model, converter, **overrides)
+    structure: StructureHook = make_dict_structure_fn(model_type(model), converter, **overrides)
 
     def decode(data: Any) -> Any:
         return structure(data, model)
@@ -190,7 +202,9 @@ def _null_as_empty(hook: StructureHook) -> StructureHook:
 
 def cattrs_encoder(model: type, names: Names, converter: cattrs.Converter) -> Encoder:
     """``model`` -> JSON object with keys ``names``; fields not in ``names`` are left out."""
-    unstructure: Encoder = make_dict_unstructure_fn(model, converter, **_overrides(model, names))
+    unstructure: Encoder = make_dict_unstructure_fn(
+        model_type(model), converter, **_overrides(model, names)
+    )
     return unstructure
 
 

@@ -14,23 +14,31 @@ Everything here is stateless and safe to call from any thread.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import reduce
+from operator import or_
 from types import NoneType, UnionType
-from typing import Any, TypeAlias, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeAlias, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import attrs
+import typing_extensions
 
 __all__ = [
     "UTC",
     "Coercer",
     "Number",
+    "P",
     "ScalarDecoding",
     "datetime_from_unix_ms",
     "datetime_from_unix_seconds",
     "enum_coercer",
+    "model_hints",
+    "model_type",
+    "property_hint",
     "scalar_decoding",
     "to_bool",
     "to_datetime",
@@ -43,6 +51,13 @@ __all__ = [
 
 Number: TypeAlias = float | Decimal
 """Prices and money: ``float`` by default, ``decimal.Decimal`` when decoded with ``exact=True``."""
+
+P = typing_extensions.TypeVar("P", float, Decimal, default=float)
+"""The price type a model is generic in: ``Quote[float]`` (or plain ``Quote``) from a default
+client, ``Quote[Decimal]`` from ``AlorClient(..., exact=True)``. Type-level only: the runtime
+classes are the same in both modes, and decoders see every ``P`` as :data:`Number` (see
+:func:`model_hints`). The default (PEP 696) lets ``def on_quote(q: Quote)`` mean the float mode.
+"""
 
 E = TypeVar("E", bound=StrEnum)
 Coercer: TypeAlias = Callable[[Any], Any]
@@ -186,6 +201,39 @@ _PLAIN_SCALARS: dict[type, tuple[Coercer, type | None]] = {
     bool: (to_bool, bool),
     datetime: (to_datetime, None),
 }
+
+
+def _concrete(tp: Any) -> Any:
+    """``tp`` with the price variable replaced by :data:`Number` and generic models by their
+    runtime class: ``P | None`` -> ``float | Decimal | None``, ``RepoFields[P]`` ->
+    ``RepoFields``."""
+    if tp is P:
+        return Number
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        return reduce(or_, [_concrete(arg) for arg in args])
+    if origin is not None and attrs.has(origin):
+        return origin
+    if origin is not None and args:
+        return origin[tuple(_concrete(arg) for arg in args)]
+    return tp
+
+
+def model_hints(model: type) -> dict[str, Any]:
+    """The resolved field types of ``model`` as decoders see them: no type variable left."""
+    return {name: _concrete(tp) for name, tp in get_type_hints(model).items()}
+
+
+def property_hint(model: type, name: str) -> Any:
+    """The resolved type of property ``name`` of ``model`` (what its getter returns)."""
+    getter = getattr(model, name).fget
+    return _concrete(get_type_hints(getter, vars(sys.modules[model.__module__]))["return"])
+
+
+def model_type(model: type) -> Any:
+    """``model`` as cattrs must be handed it: generic models parameterised with
+    :data:`Number` (cattrs refuses an unbound type variable), others unchanged."""
+    return model[Number] if getattr(model, "__parameters__", ()) else model  # type: ignore[index]
 
 
 def _union_members(tp: Any) -> tuple[frozenset[Any], bool]:
