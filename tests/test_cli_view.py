@@ -13,10 +13,10 @@ import pytest
 from alor_sync.cli.console import Console
 from alor_sync.cli.jsonout import json_line
 from alor_sync.cli.parsing import unix_time
+from alor_sync.cli.terminal import LiveView, MarketState, Screen, ViewOptions
+from alor_sync.cli.terminal.render import chart_cells, paint, render_line, render_screen
 from alor_sync.events import ConnectionChange
 from alor_sync.models import AllTrade, Bar, BookSide, OrderBook, Quote, Side
-from alor_sync.terminal import LiveView, MarketState, Screen, ViewOptions
-from alor_sync.terminal.render import chart_cells, paint, render_line, render_screen
 from tests.test_cli_support import run_cli
 
 BOOK_LINE = re.compile(r"MOEX:SBER \| bid [\d.]+ x \d+ \| ask [\d.]+ x \d+ \| depth 10/10")

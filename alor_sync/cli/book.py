@@ -2,8 +2,8 @@
 
 Rules of this module:
 
-* Four subscriptions feed one :class:`~alor_sync.terminal.MarketState`; their callbacks only
-  store. The main thread draws (:class:`~alor_sync.terminal.LiveView`) and is the only writer
+* Four subscriptions feed one :class:`~alor_sync.cli.terminal.MarketState`; their callbacks only
+  store. The main thread draws (:class:`~alor_sync.cli.terminal.LiveView`) and is the only writer
   of stdout while the view runs; progress goes to the view's header instead of stderr.
 * ``demo`` shows exactly this view, against an in-process emulator.
 """
@@ -18,9 +18,9 @@ from alor_sync.cli.connect import open_client, open_target
 from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import positive_float, positive_int
 from alor_sync.cli.stream import raise_if_rejected
+from alor_sync.cli.terminal import LiveView, MarketState, Screen, ViewOptions
 from alor_sync.client import AlorClient
 from alor_sync.subscriptions import Subscription
-from alor_sync.terminal import LiveView, MarketState, Screen, ViewOptions
 
 __all__ = ["add_parser", "add_view_options", "run", "show_market"]
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import TextIO
 
-from alor_sync.terminal.render import Line, paint
+from alor_sync.cli.terminal.render import Line, paint
 
 __all__ = ["Screen"]
 

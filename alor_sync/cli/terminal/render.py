@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from alor_sync.cli.terminal.state import MarketSnapshot
 from alor_sync.models import AllTrade, Bar, BookSide, Number
-from alor_sync.terminal.state import MarketSnapshot
 
 __all__ = ["Line", "paint", "render_line", "render_screen"]
 

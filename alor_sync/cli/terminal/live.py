@@ -3,7 +3,7 @@
 Rules of this module:
 
 * Runs on the calling thread (the CLI's main thread), which is the only one that touches the
-  screen; subscription callbacks only update :class:`~alor_sync.terminal.state.MarketState`.
+  screen; subscription callbacks only update :class:`~alor_sync.cli.terminal.state.MarketState`.
 * At most one frame per ``refresh_interval`` on a terminal, one line per ``line_interval``
   elsewhere, whatever the rate of market data (the state is latest-wins).
 * Ctrl+C (and SIGTERM) is the normal way to stop: it ends :meth:`LiveView.run` without a
@@ -20,9 +20,9 @@ from contextlib import contextmanager
 
 import attrs
 
-from alor_sync.terminal.render import render_line, render_screen
-from alor_sync.terminal.screen import Screen
-from alor_sync.terminal.state import MarketState
+from alor_sync.cli.terminal.render import render_line, render_screen
+from alor_sync.cli.terminal.screen import Screen
+from alor_sync.cli.terminal.state import MarketState
 
 __all__ = ["LiveView", "ViewOptions"]
 
