@@ -17,11 +17,12 @@ from alor_sync.auth import (
     TokenStatistics,
 )
 from alor_sync.client import AlorClient, ClientStatistics
-from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
-from alor_sync.commands import CommandChannel
-from alor_sync.converter import decode, decoder_for
+from alor_sync.codec.converter import decode, decoder_for
+from alor_sync.commands.channel import CommandChannel
+from alor_sync.commands.results import ChannelState, CommandFuture, CommandStatistics, OrderResult
+from alor_sync.data.subscriptions import Subscription, SubscriptionState, SubscriptionStatistics
 from alor_sync.dataframes import to_frame
-from alor_sync.dispatcher import Executor
+from alor_sync.dispatch.dispatcher import Executor
 from alor_sync.endpoints import DEV, PRODUCTION, Endpoints
 from alor_sync.errors import (
     AlorError,
@@ -85,7 +86,6 @@ from alor_sync.models import (
     Trade,
     TradingStatus,
 )
-from alor_sync.subscriptions import Subscription, SubscriptionState, SubscriptionStatistics
 from alor_sync.wire import CommandOpcode, Format, Opcode
 
 # The one place the version is written: setup.cfg reads it (``version = attr: ...``).

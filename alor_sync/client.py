@@ -22,21 +22,21 @@ import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
-from alor_sync.backoff import Backoff
 from alor_sync.client_options import ClientOptions
-from alor_sync.data_connections import DataConnections, DataLink
-from alor_sync.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
+from alor_sync.data.connections import DataConnections, DataLink
+from alor_sync.data.session import DataSession, SessionHooks
+from alor_sync.data.snapshot_methods import SnapshotMethods
+from alor_sync.data.stream_methods import StreamMethods
+from alor_sync.data.subscriptions import Subscription, SubscriptionStatistics
+from alor_sync.dispatch.control_loop import ControlLoop
+from alor_sync.dispatch.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
+from alor_sync.dispatch.hooks import ErrorHook, HookRunner
 from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
-from alor_sync.hooks import ErrorHook, HookRunner
 from alor_sync.models.values import P
-from alor_sync.scheduler import ControlLoop
-from alor_sync.session import DataSession, SessionHooks
-from alor_sync.snapshots import SnapshotMethods
-from alor_sync.streams import StreamMethods
-from alor_sync.subscriptions import Subscription, SubscriptionStatistics
-from alor_sync.transport import (
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.connection import (
     ConnectionEvent,
     ConnectionEventKind,
     ReconnectingWebSocket,
@@ -47,7 +47,7 @@ from alor_sync.wire import Opcode, parse_format, parse_opcode
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from alor_sync.commands import CommandChannel
+    from alor_sync.commands.channel import CommandChannel
 
 __all__ = ["AlorClient", "ClientStatistics"]
 
@@ -567,7 +567,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
     @property
     def commands(self) -> CommandChannel:
         """Order commands over ``/cws`` on their own connection (``alor-sync-cws``), opened on
-        first use; see :class:`~alor_sync.commands.CommandChannel`. After :meth:`close` the
+        first use; see :class:`~alor_sync.commands.channel.CommandChannel`. After :meth:`close` the
         channel that was used stays readable (its final ``statistics()``); none is opened."""
         with self._lock:
             if self._commands is None:
@@ -577,7 +577,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
             return self._commands
 
     def _build_commands(self) -> CommandChannel:
-        from alor_sync.commands import CommandChannel
+        from alor_sync.commands.channel import CommandChannel
 
         if self._control is None:
             raise ClientClosedError("the client is not started: call start() or use 'with'")

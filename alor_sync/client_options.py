@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypedDict
 
 from alor_sync.auth import TokenProvider
-from alor_sync.dispatcher import Executor
+from alor_sync.dispatch.dispatcher import Executor
 from alor_sync.endpoints import Endpoints
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
 
 if TYPE_CHECKING:
-    from alor_sync.hooks import ErrorHook
+    from alor_sync.dispatch.hooks import ErrorHook
 
 __all__ = ["ClientOptions"]
 

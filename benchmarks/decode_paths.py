@@ -31,7 +31,7 @@ import attrs  # noqa: E402
 import msgspec  # noqa: E402
 import orjson  # noqa: E402
 
-from alor_sync.converter import decoder_for, frame_decoder_for  # noqa: E402
+from alor_sync.codec.converter import decoder_for, frame_decoder_for  # noqa: E402
 from alor_sync.models import BookSide, OrderBook  # noqa: E402
 from alor_sync.protocol.frames import data_payload  # noqa: E402
 from benchmarks.payloads import build_kind  # noqa: E402

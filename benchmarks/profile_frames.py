@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from alor_sync import transport as transport_module  # noqa: E402
 from alor_sync.auth import StaticTokenProvider  # noqa: E402
-from alor_sync.dispatcher import Dispatcher, Route  # noqa: E402
-from alor_sync.frame_reader import FrameReader, PeerClosedError  # noqa: E402
+from alor_sync.data.session import DataSession, SessionHooks  # noqa: E402
+from alor_sync.dispatch.control_loop import ControlLoop  # noqa: E402
+from alor_sync.dispatch.dispatcher import Dispatcher, Route  # noqa: E402
 from alor_sync.protocol import subscription_request  # noqa: E402
-from alor_sync.scheduler import ControlLoop  # noqa: E402
-from alor_sync.session import DataSession, SessionHooks  # noqa: E402
+from alor_sync.transport import connection as transport_module  # noqa: E402
+from alor_sync.transport.frame_reader import FrameReader, PeerClosedError  # noqa: E402
 from benchmarks.payloads import KINDS  # noqa: E402
 from benchmarks.sender import _data_frame, _kind  # noqa: E402
 

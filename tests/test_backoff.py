@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from alor_sync.backoff import Backoff
 from alor_sync.errors import InvalidArgumentError
+from alor_sync.transport.backoff import Backoff
 
 
 class _TopOfRange(random.Random):

@@ -11,6 +11,7 @@ import pytest
 
 from alor_sync.auth import RefreshTokenProvider
 from alor_sync.client import AlorClient
+from alor_sync.data.subscriptions import SubscriptionState
 from alor_sync.emulator import Emulator
 from alor_sync.errors import (
     AuthenticationError,
@@ -19,7 +20,6 @@ from alor_sync.errors import (
     MalformedFrameError,
 )
 from alor_sync.events import ConnectionChange, GapNotice, GapReason, ResubscribeReport
-from alor_sync.subscriptions import SubscriptionState
 from tests.client_helpers import WAIT, Recorder, running
 
 RETRYING = SubscriptionState.RETRYING

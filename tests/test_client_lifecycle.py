@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from alor_sync.client import AlorClient
+from alor_sync.data.subscriptions import Subscription
 from alor_sync.emulator import Emulator
 from alor_sync.errors import ClientClosedError
 from alor_sync.events import ConnectionChange, GapNotice, StateChange, SubscriptionState
-from alor_sync.subscriptions import Subscription
 from tests.client_helpers import WAIT, Recorder, client_for, running, wait_until
 
 ACTIVE, PENDING = SubscriptionState.ACTIVE, SubscriptionState.PENDING

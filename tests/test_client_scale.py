@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from alor_sync import models
+from alor_sync.data.subscriptions import Subscription, SubscriptionState
 from alor_sync.emulator import Emulator
 from alor_sync.errors import InvalidArgumentError, MalformedFrameError
 from alor_sync.events import ResubscribeReport
-from alor_sync.subscriptions import Subscription, SubscriptionState
 from tests.client_helpers import WAIT, Recorder, client_for, running
 
 CAP = 2

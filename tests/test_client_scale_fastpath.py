@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 
 from alor_sync.auth import StaticTokenProvider
-from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.data.session import DataSession, SessionHooks
+from alor_sync.data.subscriptions import Subscription
+from alor_sync.dispatch.control_loop import ControlLoop
+from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
 from alor_sync.errors import DecodeError, MalformedFrameError
 from alor_sync.events import GapNotice, ResubscribeReport
-from alor_sync.frame_reader import (
+from alor_sync.models import OrderBook, Quote
+from alor_sync.protocol import subscription_request
+from alor_sync.protocol.frames import data_guid, data_payload
+from alor_sync.transport.frame_reader import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -23,12 +29,6 @@ from alor_sync.frame_reader import (
     FrameReader,
     PeerClosedError,
 )
-from alor_sync.models import OrderBook, Quote
-from alor_sync.protocol import subscription_request
-from alor_sync.protocol.frames import data_guid, data_payload
-from alor_sync.scheduler import ControlLoop
-from alor_sync.session import DataSession, SessionHooks
-from alor_sync.subscriptions import Subscription
 from alor_sync.wire import Format, Opcode
 
 # ------------------------------------------------------------------------------ FrameReader
@@ -337,7 +337,7 @@ def test_a_deep_lossless_queue_makes_the_network_thread_pause_once_per_read(
     parts: Parts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr("alor_sync.session.time.sleep", pauses.append)
+    monkeypatch.setattr("alor_sync.data.session.time.sleep", pauses.append)
     books: list[OrderBook] = []
     sub = parts.subscribe(Opcode.ORDER_BOOK, books, code="SBER", exchange="MOEX", conflate=False)
     book = '{ "data": {"bids":[],"asks":[]}, "guid":"' + sub.guid + '" }'

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from alor_sync import models
+from alor_sync.data.subscriptions import SubscriptionState
 from alor_sync.emulator import Emulator
 from alor_sync.errors import BadRequestError, ClientClosedError, InvalidArgumentError
-from alor_sync.subscriptions import SubscriptionState
 from tests.client_helpers import WAIT, Recorder, running
 
 FORMATS = ["Simple", "Slim", "Heavy"]

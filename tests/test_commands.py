@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from alor_sync.auth import StaticTokenProvider
-from alor_sync.commands import ChannelState, CommandChannel, CommandFuture, OrderResult
+from alor_sync.commands.channel import ChannelState, CommandChannel, CommandFuture, OrderResult
 from alor_sync.emulator.account_commands import PRICE_STEP_MESSAGE
 from alor_sync.errors import (
     BadRequestError,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alor_sync.auth import JwtClaims, TokenProvider, TokenStatistics, parse_jwt_claims
-from alor_sync.commands import ChannelState, OrderResult
+from alor_sync.commands.channel import ChannelState, OrderResult
 from alor_sync.emulator import Emulator
 from alor_sync.errors import (
     AuthenticationError,
@@ -17,7 +17,7 @@ from alor_sync.errors import (
     OutcomeUnknownError,
     TokenRefreshError,
 )
-from alor_sync.transport import ConnectionEventKind
+from alor_sync.transport.connection import ConnectionEventKind
 from tests.test_commands_support import WAIT, Harness, LogWaiter, StreamWatcher
 
 

@@ -30,10 +30,10 @@ from alor_sync import (
     OutcomeUnknownError,
 )
 from alor_sync.auth import StaticTokenProvider
-from alor_sync.backoff import Backoff
-from alor_sync.commands import CommandChannel
+from alor_sync.commands.channel import CommandChannel
 from alor_sync.emulator import Emulator
-from alor_sync.transport import ConnectionEventKind
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.connection import ConnectionEventKind
 from tests.client_helpers import running
 from tests.test_commands_support import WAIT, Harness, StreamWatcher
 

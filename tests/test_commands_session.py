@@ -10,16 +10,16 @@ import pytest
 
 from alor_sync import protocol
 from alor_sync.auth import JwtClaims, TokenProvider, TokenStatistics
-from alor_sync.command_book import Command
-from alor_sync.command_results import ChannelState, CommandFuture
-from alor_sync.command_session import CommandSession
+from alor_sync.commands.book import Command
+from alor_sync.commands.results import ChannelState, CommandFuture
+from alor_sync.commands.session import CommandSession
 from alor_sync.errors import (
     ClientClosedError,
     ConnectionLostError,
     InvalidArgumentError,
     OutcomeUnknownError,
 )
-from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
 
 
 class ManualControl:

@@ -26,15 +26,15 @@ from alor_sync.auth import (
     TokenProvider,
     TokenStatistics,
 )
-from alor_sync.command_book import Command
-from alor_sync.command_results import ChannelState, CommandFuture, OrderResult
-from alor_sync.command_session import CommandSession
-from alor_sync.commands import CommandChannel
+from alor_sync.commands.book import Command
+from alor_sync.commands.channel import CommandChannel
+from alor_sync.commands.results import ChannelState, CommandFuture, OrderResult
+from alor_sync.commands.session import CommandSession
+from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.emulator import Emulator
 from alor_sync.errors import NotSentClosedError, OutcomeUnknownError
 from alor_sync.events import ConnectionChange
-from alor_sync.scheduler import ControlLoop
-from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
 from tests.client_helpers import Recorder, client_for, running
 from tests.test_commands_support import WAIT, Harness, resting_limit
 

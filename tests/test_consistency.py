@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from alor_sync import decode, models, to_frame
-from alor_sync.command_methods import OrderCommandMethods
-from alor_sync.command_results import OrderResult
+from alor_sync.commands.methods import OrderCommandMethods
+from alor_sync.commands.results import OrderResult
 from alor_sync.emulator import Emulator
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.wire import CommandOpcode

@@ -13,8 +13,15 @@ import attrs
 import orjson
 import pytest
 
-from alor_sync import converter
-from alor_sync.converter import STOP_ORDERS_V1, decode, decoder_for, encode, model_for, wire_names
+from alor_sync.codec import converter
+from alor_sync.codec.converter import (
+    STOP_ORDERS_V1,
+    decode,
+    decoder_for,
+    encode,
+    model_for,
+    wire_names,
+)
 from alor_sync.errors import DecodeError, InvalidArgumentError
 from alor_sync.models import (
     AllTrade,

@@ -19,7 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alor_sync.converter import STOP_ORDERS_V1, decode, decoder_for, encode, model_for, wire_names
+from alor_sync.codec.converter import (
+    STOP_ORDERS_V1,
+    decode,
+    decoder_for,
+    encode,
+    model_for,
+    wire_names,
+)
 from alor_sync.errors import DecodeError
 from alor_sync.models import BookSide, Instrument, OrderBookLevel
 from alor_sync.models.values import model_hints

@@ -17,7 +17,7 @@ import attrs
 import orjson
 import pytest
 
-from alor_sync.converter import _ALIASES, _stream, decode, decoder_for, encode, model_for
+from alor_sync.codec.converter import _ALIASES, _stream, decode, decoder_for, encode, model_for
 from alor_sync.models import BookSide, Number
 from alor_sync.models.values import to_datetime
 from alor_sync.wire import parse_format

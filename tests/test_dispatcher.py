@@ -1,4 +1,5 @@
-"""Behaviour of alor_sync.dispatcher: order, parallelism, policies, errors, lifecycle, statistics.
+"""Behaviour of alor_sync.dispatch.dispatcher: order, parallelism, policies, errors, lifecycle,
+statistics.
 
 Every wait is on an Event/Barrier/Condition with a timeout; nothing sleeps to wait.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from alor_sync.dispatcher import (
+from alor_sync.dispatch.dispatcher import (
     DEFAULT_WORKERS,
     OVERFLOW,
     Dispatcher,

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alor_sync import session as session_module
-from alor_sync.converter import (
+from alor_sync.codec import struct_decoding as one_pass
+from alor_sync.codec.converter import (
     _LEVEL,
     _STREAMS,
     _names,
@@ -31,10 +31,10 @@ from alor_sync.converter import (
     frame_decoder_for,
     model_for,
 )
+from alor_sync.data import session as session_module
 from alor_sync.emulator import Emulator
 from alor_sync.errors import AlorError
 from alor_sync.models import OrderBook
-from alor_sync.models import struct_decoding as one_pass
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode
 from tests.client_helpers import WAIT, Recorder, running

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from alor_sync.client import AlorClient
-from alor_sync.commands import CommandChannel
+from alor_sync.commands.channel import CommandChannel
 from alor_sync.emulator import Emulator
 from alor_sync.errors import InvalidArgumentError
 from tests.chaos.fake_broker import unsigned_jwt

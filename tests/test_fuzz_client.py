@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from alor_sync.client import AlorClient
-from alor_sync.converter import decode
+from alor_sync.codec.converter import decode
 from alor_sync.errors import DecodeError, MalformedFrameError
 from tests.chaos.fake_broker import FakeBroker, unsigned_jwt
 from tests.client_helpers import WAIT, Recorder

@@ -24,9 +24,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from alor_sync.converter import decode, decoder_for
+from alor_sync.codec.converter import decode, decoder_for
 from alor_sync.errors import DecodeError
-from alor_sync.frame_reader import (
+from alor_sync.protocol import Confirmation, DataFrame, MalformedFrame, classify
+from alor_sync.transport.frame_reader import (
     MAX_FRAME_BYTES,
     OP_BINARY,
     OP_CLOSE,
@@ -37,7 +38,6 @@ from alor_sync.frame_reader import (
     FrameReader,
     PeerClosedError,
 )
-from alor_sync.protocol import Confirmation, DataFrame, MalformedFrame, classify
 
 SAMPLES = sorted((Path(__file__).resolve().parent / "samples").glob("*.data.json"))
 RAW_FRAMES = [path.read_bytes() for path in SAMPLES]

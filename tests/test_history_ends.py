@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alor_sync import models
-from alor_sync.history_ends import (
+from alor_sync.data.history_ends import (
     AllTradesEnd,
     BarsEnd,
     FirstItem,

@@ -10,11 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from alor_sync.backoff import Backoff
-from alor_sync.errors import APIError, error_for_reply
-from alor_sync.events import SubscriptionState
-from alor_sync.lifecycle import StreamLifecycle
-from alor_sync.lifecycle_types import (
+from alor_sync.data.lifecycle import StreamLifecycle
+from alor_sync.data.lifecycle_types import (
     Action,
     EpochEnded,
     Failed,
@@ -30,6 +27,9 @@ from alor_sync.lifecycle_types import (
     StreamRecord,
     share_key,
 )
+from alor_sync.errors import APIError, error_for_reply
+from alor_sync.events import SubscriptionState
+from alor_sync.transport.backoff import Backoff
 from alor_sync.wire import Format, Opcode
 
 SUB, UNSUB = RequestKind.SUBSCRIBE, RequestKind.UNSUBSCRIBE

@@ -10,8 +10,8 @@ import pytest
 
 from alor_sync.client import AlorClient
 from alor_sync.emulator import Emulator
-from alor_sync.recorder import PORTFOLIO_OPCODES, Recorder
-from alor_sync.recording import RecordedStream, read_recording
+from alor_sync.recording.recorder import PORTFOLIO_OPCODES, Recorder
+from alor_sync.recording.tape import RecordedStream, read_recording
 from tests.client_helpers import WAIT, running
 from tests.client_helpers import Recorder as Deliveries
 from tests.test_cli_support import run_cli, urls

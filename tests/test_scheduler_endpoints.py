@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
+from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.endpoints import DEV, PRODUCTION, Endpoints, resolve_endpoints
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.scheduler import ControlLoop
 
 
 def test_jobs_run_on_the_control_thread_in_deadline_order() -> None:

@@ -26,7 +26,7 @@ from alor_sync.client import AlorClient
 from alor_sync.emulator import Emulator
 from alor_sync.errors import InvalidArgumentError, TokenRefreshError
 from alor_sync.events import ConnectionChange
-from alor_sync.transport import ReconnectingWebSocket
+from alor_sync.transport.connection import ReconnectingWebSocket
 from tests.client_helpers import WAIT, Recorder
 
 CERTIFICATE_WORDS = ("certificate", "CERTIFICATE")

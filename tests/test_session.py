@@ -12,11 +12,11 @@ import threading
 from typing import Any
 
 from alor_sync.auth import StaticTokenProvider
-from alor_sync.dispatcher import Dispatcher
-from alor_sync.lifecycle import StreamLifecycle
+from alor_sync.data.lifecycle import StreamLifecycle
+from alor_sync.data.session import DataSession, SessionHooks
+from alor_sync.dispatch.control_loop import ControlLoop
+from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.protocol import subscription_request
-from alor_sync.scheduler import ControlLoop
-from alor_sync.session import DataSession, SessionHooks
 from alor_sync.wire import Format, Opcode
 from tests.client_helpers import WAIT
 

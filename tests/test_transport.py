@@ -27,14 +27,14 @@ import trustme
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from alor_sync.backoff import Backoff
 from alor_sync.errors import (
     ClientClosedError,
     ConnectionLostError,
     InvalidArgumentError,
     MalformedFrameError,
 )
-from alor_sync.transport import (
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.connection import (
     ConnectionEvent,
     ConnectionEventKind,
     ReconnectingWebSocket,

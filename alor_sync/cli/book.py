@@ -20,7 +20,7 @@ from alor_sync.cli.parsing import positive_float, positive_int
 from alor_sync.cli.stream import raise_if_rejected
 from alor_sync.cli.terminal import LiveView, MarketState, Screen, ViewOptions
 from alor_sync.client import AlorClient
-from alor_sync.subscriptions import Subscription
+from alor_sync.data.subscriptions import Subscription
 
 __all__ = ["add_parser", "add_view_options", "run", "show_market"]
 

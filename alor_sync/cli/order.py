@@ -6,7 +6,7 @@ Rules of this module:
   :mod:`alor_sync.protocol` first (an impossible order is a usage error), shown on stderr, and
   sent only after an explicit "y" (or ``--yes``). Declining sends nothing and exits with 1.
 * Never re-sent: a command without a reply is reported as "outcome unknown" with its request
-  guid, and the user decides (the library's rule, see :mod:`alor_sync.commands`).
+  guid, and the user decides (the library's rule, see :mod:`alor_sync.commands.channel`).
 * stdout gets only the result (the order number, or ``--json``), so scripts can read it
   (``n=$(alor-sync order ...)``); the human sentence goes to stderr.
 * ``order cancel`` without ``--type`` first looks the order up in the portfolio's orders and
@@ -27,8 +27,8 @@ from alor_sync.auth import RefreshTokenProvider
 from alor_sync.cli.connect import Target, open_client, open_target
 from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import CliError, positive_float, unix_time, whole_number
-from alor_sync.command_results import OrderResult
-from alor_sync.commands import CommandChannel
+from alor_sync.commands.channel import CommandChannel
+from alor_sync.commands.results import OrderResult
 from alor_sync.errors import (
     AlorError,
     APIError,

@@ -5,9 +5,9 @@ Rules of this module:
 * The kinds and their parameters are ``stream``'s (:data:`alor_sync.cli.stream.KINDS`); a flag
   goes to the kinds it applies to and is never an error for the others, since one recording
   usually mixes kinds.
-* The file is written by :class:`alor_sync.recorder.Recorder`; the main thread only waits for
-  ``--count``, ``--duration``, a rejection or Ctrl+C, and the file is finished (its trailer
-  written) in every case, Ctrl+C included.
+* The file is written by :class:`alor_sync.recording.recorder.Recorder`; the main thread only
+  waits for ``--count``, ``--duration``, a rejection or Ctrl+C, and the file is finished (its
+  trailer written) in every case, Ctrl+C included.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from alor_sync.cli.connect import open_client, open_target
 from alor_sync.cli.console import Console
 from alor_sync.cli.parsing import UsageError, non_negative_int, positive_float, positive_int
 from alor_sync.cli.stream import KINDS, build_params, wait_until_done
-from alor_sync.recorder import Recorder
-from alor_sync.recording import RecordedStream
+from alor_sync.recording.recorder import Recorder
+from alor_sync.recording.tape import RecordedStream
 
 __all__ = ["add_parser", "run"]
 

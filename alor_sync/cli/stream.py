@@ -34,7 +34,7 @@ from alor_sync.cli.parsing import (
     whole_number,
 )
 from alor_sync.client import AlorClient
-from alor_sync.subscriptions import Subscription, SubscriptionState
+from alor_sync.data.subscriptions import Subscription, SubscriptionState
 from alor_sync.wire import Opcode
 
 __all__ = ["KINDS", "QuietNotice", "StreamKind", "add_parser", "default_portfolio", "run"]

@@ -44,7 +44,7 @@ from alor_sync.emulator.timer import Ticker, Timer
 from alor_sync.emulator.venue import InstrumentInfo, MarketView
 from alor_sync.emulator.ws_session import WsOptions, WsSession
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.recording import RecordedStream, read_recording
+from alor_sync.recording.tape import RecordedStream, read_recording
 
 __all__ = ["AccountFactory", "Emulator"]
 

@@ -20,7 +20,7 @@ import time
 
 from alor_sync.emulator.hub import StreamSub
 from alor_sync.emulator.ws_requests import Rejected, ReplayRequest
-from alor_sync.recording import RecordedFrame, RecordedStream, Recording
+from alor_sync.recording.tape import RecordedFrame, RecordedStream, Recording
 
 __all__ = ["ReplayMarket"]
 

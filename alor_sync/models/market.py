@@ -7,7 +7,7 @@ Rules of this module:
 * Unix times stay the integers the server sends (``*_timestamp_s`` / ``*_timestamp_ms``); a
   property of the same stem without the unit (``time``, ``last_price_time``...) gives an aware
   UTC ``datetime``. ISO-8601 times are decoded to aware UTC ``datetime`` fields directly.
-* No wire (JSON) names here: ``alor_sync.converter`` maps them.
+* No wire (JSON) names here: ``alor_sync.codec.converter`` maps them.
 
 Instances are immutable and safe to share between threads.
 """

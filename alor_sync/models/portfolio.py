@@ -7,7 +7,7 @@ Rules of this module:
 * Quantities follow one naming scheme: ``*_units`` are pieces (shares, bonds, currency units),
   ``*_batch`` are lots; a bare ``quantity`` is the lot count, a property that reads whichever of
   them the format carries. ``deprecated_*`` fields hold the wire fields ALOR deprecated.
-* No wire (JSON) names here: ``alor_sync.converter`` maps them.
+* No wire (JSON) names here: ``alor_sync.codec.converter`` maps them.
 
 Instances are immutable and safe to share between threads.
 """

@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from alor_sync.commands import OrderResult
+from alor_sync.commands.channel import OrderResult
 from alor_sync.errors import (
     APIError,
     AuthenticationError,

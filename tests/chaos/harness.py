@@ -26,7 +26,8 @@ from typing import Any
 import attrs
 
 from alor_sync.client import AlorClient
-from alor_sync.commands import CommandChannel, OrderResult
+from alor_sync.commands.channel import CommandChannel, OrderResult
+from alor_sync.data.subscriptions import LATEST_WINS_OPCODES, Subscription, SubscriptionState
 from alor_sync.emulator import Emulator
 from alor_sync.errors import (
     AlorError,
@@ -35,7 +36,6 @@ from alor_sync.errors import (
     CommandTimeoutError,
 )
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
-from alor_sync.subscriptions import LATEST_WINS_OPCODES, Subscription, SubscriptionState
 from alor_sync.wire import Opcode
 from tests.chaos.checks import (
     CommandLedger,

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from alor_sync.client import AlorClient
-from alor_sync.commands import OrderResult
+from alor_sync.commands.channel import OrderResult
+from alor_sync.data.subscriptions import Subscription
 from alor_sync.errors import AlorError
 from alor_sync.events import GapNotice
-from alor_sync.subscriptions import Subscription
 from tests.chaos.checks import (
     CommandLedger,
     ErrorLedger,

@@ -20,12 +20,16 @@ from typing import Any
 import pytest
 
 from alor_sync.auth import JwtClaims, RefreshTokenProvider, TokenProvider, TokenStatistics
-from alor_sync.backoff import Backoff
 from alor_sync.client import AlorClient
 from alor_sync.emulator import Emulator
 from alor_sync.errors import ConnectionLostError, TokenRefreshError
 from alor_sync.events import GapNotice
-from alor_sync.transport import ConnectionEvent, ConnectionEventKind, ReconnectingWebSocket
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.connection import (
+    ConnectionEvent,
+    ConnectionEventKind,
+    ReconnectingWebSocket,
+)
 from tests.chaos.fake_broker import FakeBroker
 from tests.client_helpers import WAIT, Recorder, client_for, running
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from alor_sync.emulator.cli import build_parser
-from alor_sync.recording import RecordedStream, RecordingWriter
+from alor_sync.recording.tape import RecordedStream, RecordingWriter
 
 SERVED = ("D39004 (stock: MOEX, SPBX)", "G39004 (FX: MOEX)", "7500PUQ (derivatives: MOEX)",
           "MOEX:SBER", "MOEX:GAZP", "MOEX:SU26238RMFS4", "MOEX:RU000A1082K7",

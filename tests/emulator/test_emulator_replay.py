@@ -12,7 +12,7 @@ import pytest
 from peer import connect
 
 from alor_sync.emulator import Emulator
-from alor_sync.recording import RecordedStream, RecordingError, RecordingWriter
+from alor_sync.recording.tape import RecordedStream, RecordingError, RecordingWriter
 
 QUOTES = RecordedStream(0, "QuotesSubscribe", "SBER", "MOEX", "Simple")
 BOOK = RecordedStream(1, "OrderBookGetAndSubscribe", "SBER", "MOEX", "Slim", {"depth": 5})

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.recording import (
+from alor_sync.recording.tape import (
     RECORDING_VERSION,
     RecordedStream,
     RecordingError,

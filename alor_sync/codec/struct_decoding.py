@@ -1,9 +1,9 @@
 """Whole data frames (bytes or text) -> models in one pass: msgspec structs, then generated code.
 
-:mod:`alor_sync.converter` calls this module with each stream's wire names; this module builds,
-per stream, format and mode, a ``msgspec`` struct of the frame (``{"data": {...}, "guid": ...}``)
-and a generated function that turns the decoded struct into the model. It skips the
-``orjson`` dict, which costs as much as the whole struct decode (measured in
+:mod:`alor_sync.codec.converter` calls this module with each stream's wire names; this module
+builds, per stream, format and mode, a ``msgspec`` struct of the frame
+(``{"data": {...}, "guid": ...}``) and a generated function that turns the decoded struct into
+the model. It skips the ``orjson`` dict, which costs as much as the whole struct decode (measured in
 ``benchmarks/decode_paths.py``).
 
 Rules of this module:

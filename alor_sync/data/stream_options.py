@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeAlias, TypedDict
 
+from alor_sync.data.subscriptions import Subscription
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.events import GapNotice, StateChange
 from alor_sync.models.values import P
-from alor_sync.subscriptions import Subscription
 from alor_sync.wire import Format, Opcode
 
 __all__ = [
@@ -41,7 +41,8 @@ StateHook: TypeAlias = Callable[[StateChange], None]
 
 class DeliveryOptions(TypedDict, total=False):
     """The keyword options every ``subscribe_*`` takes besides its stream's parameters (see
-    :class:`~alor_sync.streams.StreamMethods`); named here once for the typed overloads."""
+    :class:`~alor_sync.data.stream_methods.StreamMethods`); named here once for the typed
+    overloads."""
 
     format: FormatArg
     silence_timeout: float | None

@@ -1,9 +1,9 @@
 """When and with which token the ``/cws`` connection is authorized: the control-thread half of
-:class:`~alor_sync.command_session.CommandSession`.
+:class:`~alor_sync.commands.session.CommandSession`.
 
 Rules of this module:
 
-* It is one object with :mod:`alor_sync.command_session` (the session derives from
+* It is one object with :mod:`alor_sync.commands.session` (the session derives from
   :class:`AuthorizationFlow`): the same locks, the same state, the same rules. Split off only
   because authorization has its own timers and jobs.
 * Jobs named ``_*_job`` run on the control thread and are the only code here that may wait for
@@ -23,10 +23,10 @@ import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import Secret, TokenProvider
-from alor_sync.command_book import CommandBook, Settlement, settle
-from alor_sync.command_results import ChannelState
+from alor_sync.commands.book import CommandBook, Settlement, settle
+from alor_sync.commands.results import ChannelState
+from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.errors import AlorError, CommandNotSentError, NotAuthorizedError
-from alor_sync.scheduler import ControlLoop
 
 __all__ = ["AuthAttempt", "AuthorizationFlow", "NotSent", "new_guid", "no_token_error"]
 

@@ -3,7 +3,7 @@
 Rules of this module:
 
 * A handle only reads its stream's state; every change goes through the session's lifecycle
-  machine (:mod:`alor_sync.lifecycle`), under the session's lock. No I/O here.
+  machine (:mod:`alor_sync.data.lifecycle`), under the session's lock. No I/O here.
 * The only wait is :meth:`Subscription.wait_active`, on the caller's thread; it wakes on the
   one condition every state change notifies.
 """
@@ -17,9 +17,9 @@ from typing import Any, Generic
 import attrs
 import typing_extensions
 
+from alor_sync.data.lifecycle_types import LATEST_WINS_OPCODES, StreamRecord
 from alor_sync.errors import APIError, ClientClosedError, CommandTimeoutError, ConnectFailedError
 from alor_sync.events import GapNotice, StateChange, SubscriptionState
-from alor_sync.lifecycle_types import LATEST_WINS_OPCODES, StreamRecord
 from alor_sync.wire import Format, Opcode
 
 __all__ = [

@@ -1,9 +1,10 @@
 """The client's ``/ws`` connections: one to start with, more when the subscriptions outgrow it.
 
 ALOR serves at most 5,000 subscriptions on one connection and 10 connections per user. A client
-that needs more spreads them: each connection is a :class:`~alor_sync.session.DataSession` with its
-own :class:`~alor_sync.transport.ReconnectingWebSocket` (and thread), all sharing one dispatcher,
-one token provider and one control loop.
+that needs more spreads them: each connection is a
+:class:`~alor_sync.data.session.DataSession` with its own
+:class:`~alor_sync.transport.connection.ReconnectingWebSocket` (and thread), all sharing one
+dispatcher, one token provider and one control loop.
 
 Rules of this module:
 
@@ -23,11 +24,11 @@ from typing import Any
 
 import attrs
 
+from alor_sync.data.session import DataSession
+from alor_sync.data.subscriptions import Subscription
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
 from alor_sync.events import GapNotice, StateChange
-from alor_sync.session import DataSession
-from alor_sync.subscriptions import Subscription
-from alor_sync.transport import ReconnectingWebSocket
+from alor_sync.transport.connection import ReconnectingWebSocket
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["DataConnections", "DataLink"]

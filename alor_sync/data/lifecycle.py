@@ -26,10 +26,7 @@ from typing import Any
 
 import attrs
 
-from alor_sync.backoff import Backoff
-from alor_sync.errors import APIError, AuthenticationError
-from alor_sync.events import SubscriptionState
-from alor_sync.lifecycle_types import (
+from alor_sync.data.lifecycle_types import (
     Action,
     EpochEnded,
     Failed,
@@ -45,6 +42,9 @@ from alor_sync.lifecycle_types import (
     StreamRecord,
     is_transient,
 )
+from alor_sync.errors import APIError, AuthenticationError
+from alor_sync.events import SubscriptionState
+from alor_sync.transport.backoff import Backoff
 
 __all__ = ["StreamLifecycle"]
 

@@ -1,5 +1,5 @@
 """The vocabulary of the subscription lifecycle: stream records, request kinds and the actions
-the machine (:mod:`alor_sync.lifecycle`) hands its owner.
+the machine (:mod:`alor_sync.data.lifecycle`) hands its owner.
 
 Rules of this module:
 

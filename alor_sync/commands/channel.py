@@ -9,8 +9,8 @@ Rules of this module:
   :class:`~alor_sync.errors.OutcomeUnknownError`; only :meth:`CommandChannel.retry` sends it
   again, with the same guid (the server executes a guid at most once).
 * This module is the facade: the state machine (authorization, queue, correlation) lives in
-  :mod:`alor_sync.command_session`, the socket in :mod:`alor_sync.transport`. It owns two
-  threads: the connection (reader) thread and the writer thread; neither runs user code.
+  :mod:`alor_sync.commands.session`, the socket in :mod:`alor_sync.transport.connection`. It
+  owns two threads: the connection (reader) thread and the writer thread; neither runs user code.
 
 Which outcome a command has (the rule the README quotes):
 
@@ -64,16 +64,16 @@ from typing import Any, Self
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.backoff import Backoff
-from alor_sync.command_book import Command
-from alor_sync.command_callbacks import CallbackRunner
-from alor_sync.command_methods import OrderCommandMethods, command_arguments
-from alor_sync.command_results import ChannelState, CommandFuture, CommandStatistics, OrderResult
-from alor_sync.command_session import CommandSession, new_guid
-from alor_sync.dispatcher import Dispatcher
+from alor_sync.commands.book import Command
+from alor_sync.commands.callbacks import CallbackRunner
+from alor_sync.commands.methods import OrderCommandMethods, command_arguments
+from alor_sync.commands.results import ChannelState, CommandFuture, CommandStatistics, OrderResult
+from alor_sync.commands.session import CommandSession, new_guid
+from alor_sync.dispatch.control_loop import ControlLoop
+from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.scheduler import ControlLoop
-from alor_sync.transport import ConnectionEvent, ReconnectingWebSocket
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.connection import ConnectionEvent, ReconnectingWebSocket
 from alor_sync.wire import COMMAND_OPCODES, CommandOpcode
 
 __all__ = [

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
 
 __all__ = ["COMMANDS_ROUTE", "CallbackRunner"]
 

@@ -7,7 +7,7 @@ Rules of this module:
   As everywhere in alor-sync the instrument is ``symbol`` (``code=`` accepted too) and
   ``exchange`` defaults to ``"MOEX"``, as in subscriptions.
 * No logic here: each method hands its arguments to ``_call``, implemented by
-  :class:`~alor_sync.commands.CommandChannel`, which checks, sends and waits.
+  :class:`~alor_sync.commands.channel.CommandChannel`, which checks, sends and waits.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 
-from alor_sync.command_results import OrderResult
+from alor_sync.commands.results import OrderResult
+from alor_sync.data.stream_options import instrument_code
 from alor_sync.models import Condition, Side, TimeInForce
-from alor_sync.stream_options import instrument_code
 from alor_sync.wire import CommandOpcode
 
 __all__ = ["DEFAULT_EXCHANGE", "OrderCommandMethods", "Price", "UnixTime", "command_arguments"]
@@ -50,7 +50,7 @@ def command_arguments(params: dict[str, Any]) -> dict[str, Any]:
 class OrderCommandMethods:
     """The blocking order commands. Each waits up to ``timeout`` seconds (None: the channel's
     ``default_timeout``) for its own reply and returns an :class:`OrderResult` or raises (see
-    :mod:`alor_sync.commands` for every outcome). Thread-safe; any thread may call them, a
+    :mod:`alor_sync.commands.channel` for every outcome). Thread-safe; any thread may call them, a
     callback or a future's done-callback included.
 
     ``guid`` (optional, any unique string up to the server's limits): the command's idempotency

@@ -5,7 +5,7 @@ Rules of this module:
 * This is the only module that knows the wire (JSON) names of data payloads: the tables below map
   every model field to its Simple, Slim and Heavy name, per opcode. A name the table lacks is a
   field that format does not carry.
-* Converters and decoders are built from the tables (by :mod:`alor_sync.models.structuring`)
+* Converters and decoders are built from the tables (by :mod:`alor_sync.codec.structuring`)
   on first use, under one lock, and never changed afterwards: any thread may call them
   concurrently. There is one cattrs converter per wire format and decoding mode (``exact``
   prices, ``strict`` keys); lenient decoding of the hot market-data streams (order book,
@@ -36,6 +36,18 @@ import attrs
 import cattrs
 import cattrs.v
 
+from alor_sync.codec.struct_decoding import FrameDecoder
+from alor_sync.codec.struct_decoding import frame_decoder as one_pass_decoder
+from alor_sync.codec.struct_decoding import supports as supports_one_pass
+from alor_sync.codec.structuring import (
+    Decoder,
+    Encoder,
+    FieldDecodeError,
+    build_converter,
+    cattrs_decoder,
+    cattrs_encoder,
+    fast_decoder,
+)
 from alor_sync.errors import DecodeError, InvalidArgumentError
 from alor_sync.models import (
     AllTrade,
@@ -53,18 +65,6 @@ from alor_sync.models import (
     StopOrder,
     Summary,
     Trade,
-)
-from alor_sync.models.struct_decoding import FrameDecoder
-from alor_sync.models.struct_decoding import frame_decoder as one_pass_decoder
-from alor_sync.models.struct_decoding import supports as supports_one_pass
-from alor_sync.models.structuring import (
-    Decoder,
-    Encoder,
-    FieldDecodeError,
-    build_converter,
-    cattrs_decoder,
-    cattrs_encoder,
-    fast_decoder,
 )
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode, parse_format, parse_opcode

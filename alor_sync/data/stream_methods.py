@@ -1,5 +1,5 @@
 """The ``subscribe_*`` methods of :class:`~alor_sync.client.AlorClient`: market data here,
-portfolio streams in :mod:`alor_sync.portfolio_streams`.
+portfolio streams in :mod:`alor_sync.data.portfolio_stream_methods`.
 
 Rules of this module:
 
@@ -21,10 +21,8 @@ from typing import Any, Literal, overload
 
 from typing_extensions import Unpack
 
-from alor_sync.models import AllTrade, Bar, Instrument, OrderBook, Quote
-from alor_sync.models.values import P
-from alor_sync.portfolio_streams import PortfolioStreamMethods
-from alor_sync.stream_options import (
+from alor_sync.data.portfolio_stream_methods import PortfolioStreamMethods
+from alor_sync.data.stream_options import (
     Callback,
     DeliveryOptions,
     FormatArg,
@@ -34,7 +32,9 @@ from alor_sync.stream_options import (
     delivery,
     instrument_code,
 )
-from alor_sync.subscriptions import Subscription
+from alor_sync.data.subscriptions import Subscription
+from alor_sync.models import AllTrade, Bar, Instrument, OrderBook, Quote
+from alor_sync.models.values import P
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["StreamMethods"]

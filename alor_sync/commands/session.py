@@ -11,7 +11,7 @@ Rules of this module:
   So the reader never writes a backlog, and no lock is ever held while a frame is written.
 * ``_lock`` guards the state and the :class:`CommandBook`; it is held for bookkeeping only.
   The control-thread half (when and with which token to authorize) lives in
-  :mod:`alor_sync.command_authorization`; the two files are one object under these rules.
+  :mod:`alor_sync.commands.authorization`; the two files are one object under these rules.
   Futures are settled with it released. Nothing here waits for HTTP on a network thread: the
   reader and ``on_open`` use ``cached_token()``; refreshes run on the control loop.
 """
@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from alor_sync import protocol
 from alor_sync.auth import Secret, TokenProvider
-from alor_sync.command_authorization import (
+from alor_sync.commands.authorization import (
     CONNECTED,
     FINAL,
     UNAUTHORIZED,
@@ -33,13 +33,14 @@ from alor_sync.command_authorization import (
     AuthorizationFlow,
     new_guid,
 )
-from alor_sync.command_book import Command, CommandBook, Settlement, settle
-from alor_sync.command_results import (
+from alor_sync.commands.book import Command, CommandBook, Settlement, settle
+from alor_sync.commands.results import (
     CallbackHandOff,
     ChannelState,
     CommandFuture,
     CommandStatistics,
 )
+from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.errors import (
     AlorError,
     ClientClosedError,
@@ -49,8 +50,7 @@ from alor_sync.errors import (
     NotSentConnectionLostError,
     NotSentTimeoutError,
 )
-from alor_sync.scheduler import ControlLoop
-from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
 
 __all__ = ["CommandSession", "new_guid"]
 

@@ -5,7 +5,8 @@ Rules of this module:
 * This is the only module that imports ``websocket`` (websocket-client), and everything untyped
   about it lives in :class:`_Link`. Its exceptions are translated there or in ``send`` (into
   :class:`~alor_sync.errors.ConnectionLostError`), nowhere else. websocket-client does the
-  handshake, TLS and sending; frames are read by :mod:`alor_sync.frame_reader` from its socket.
+  handshake, TLS and sending; frames are read by :mod:`alor_sync.transport.frame_reader` from
+  its socket.
 * The connection thread is the only thread that opens, reads, pings or closes a socket. Other
   threads may only send a frame (under websocket-client's send lock) or *shut the socket down*
   to wake that thread (``reconnect``/``close``); the thread then finds the reason in a flag.
@@ -35,7 +36,6 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 import websocket
 
-from alor_sync.backoff import Backoff
 from alor_sync.errors import (
     ClientClosedError,
     ConnectFailedError,
@@ -43,7 +43,8 @@ from alor_sync.errors import (
     InvalidArgumentError,
     MalformedFrameError,
 )
-from alor_sync.frame_reader import FrameReader
+from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.frame_reader import FrameReader
 
 __all__ = [
     "ConnectionEvent",

@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Any
 
-from alor_sync.history_ends import EndRule
-from alor_sync.subscriptions import Subscription
+from alor_sync.data.history_ends import EndRule
+from alor_sync.data.subscriptions import Subscription
 
 __all__ = ["QUIET_LOOKS", "Collector"]
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
 from alor_sync.errors import APIError, DecodeError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
 

@@ -2,7 +2,7 @@
 
 Rules of this module:
 
-* Every stream's state lives in the :class:`~alor_sync.lifecycle.StreamLifecycle`; this module
+* Every stream's state lives in the :class:`~alor_sync.data.lifecycle.StreamLifecycle`; this module
   only translates (a frame, an open, a drop, a timer, a user's call) into one of its events,
   under ``_lock``, and performs the actions it returns (sends, refreshes, notices) before
   letting go, so the sends of one event leave in the machine's order.
@@ -27,19 +27,10 @@ from typing import Any
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.converter import decoder_for, frame_decoder_for
-from alor_sync.delivery import StreamDelivery
-from alor_sync.dispatcher import Dispatcher, OverflowPolicy, Route
-from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
-from alor_sync.events import (
-    GapNotice,
-    GapReason,
-    ResubscribeReport,
-    StateChange,
-    SubscriptionState,
-)
-from alor_sync.lifecycle import StreamLifecycle
-from alor_sync.lifecycle_types import (
+from alor_sync.codec.converter import decoder_for, frame_decoder_for
+from alor_sync.data.delivery import StreamDelivery
+from alor_sync.data.lifecycle import StreamLifecycle
+from alor_sync.data.lifecycle_types import (
     LATEST_WINS_OPCODES,
     Action,
     EpochEnded,
@@ -56,10 +47,19 @@ from alor_sync.lifecycle_types import (
     StreamRecord,
     share_key,
 )
+from alor_sync.data.subscriptions import STATE_CHANGED, Subscription, SubscriptionStatistics
+from alor_sync.dispatch.control_loop import ControlLoop
+from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
+from alor_sync.events import (
+    GapNotice,
+    GapReason,
+    ResubscribeReport,
+    StateChange,
+    SubscriptionState,
+)
 from alor_sync.protocol.frames import data_guid
-from alor_sync.scheduler import ControlLoop
-from alor_sync.subscriptions import STATE_CHANGED, Subscription, SubscriptionStatistics
-from alor_sync.transport import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["DataSession", "SessionHooks"]

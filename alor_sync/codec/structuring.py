@@ -1,6 +1,6 @@
 """Machinery that turns JSON objects into models and back, given each field's key.
 
-:mod:`alor_sync.converter` owns the wire names and calls this module with them; this module
+:mod:`alor_sync.codec.converter` owns the wire names and calls this module with them; this module
 builds cattrs converters (the general path, with strict key checking) and generated straight-line
 decoders (the fast path for the hot market-data streams).
 

@@ -3,7 +3,7 @@
 ``with Recorder(client, "session.jsonl.gz", [RecordedStream(0, "QuotesSubscribe", "SBER",
 "MOEX", "Simple")]):`` subscribes to each stream in raw mode and writes every payload it receives,
 stamped with the time it was delivered, until the block ends. The file format is
-``alor_sync.recording``'s.
+``alor_sync.recording.tape``'s.
 
 Rules of this module:
 
@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from alor_sync.recording import RecordedStream, RecordingWriter
+from alor_sync.recording.tape import RecordedStream, RecordingWriter
 from alor_sync.wire import Opcode
 
 if TYPE_CHECKING:
     from alor_sync.client import AlorClient
-    from alor_sync.subscriptions import Subscription
+    from alor_sync.data.subscriptions import Subscription
 
 __all__ = ["PORTFOLIO_OPCODES", "Recorder"]
 

@@ -1,7 +1,8 @@
 """The seven portfolio ``subscribe_*`` methods of :class:`~alor_sync.client.AlorClient`.
 
-Rules of this module: those of :mod:`alor_sync.streams` (one thin method per opcode, typed
-overloads for the model and the ``raw=True`` payload; callbacks run on a dispatcher worker).
+Rules of this module: those of :mod:`alor_sync.data.stream_methods` (one thin method per
+opcode, typed overloads for the model and the ``raw=True`` payload; callbacks run on a
+dispatcher worker).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from typing import Any, Literal, overload
 
 from typing_extensions import Unpack
 
-from alor_sync.models import Order, Position, Risk, SpectraRisk, StopOrder, Summary, Trade
-from alor_sync.models.values import P
-from alor_sync.stream_options import (
+from alor_sync.data.stream_options import (
     Callback,
     DeliveryOptions,
     FormatArg,
@@ -23,7 +22,9 @@ from alor_sync.stream_options import (
     Subscriber,
     delivery,
 )
-from alor_sync.subscriptions import Subscription
+from alor_sync.data.subscriptions import Subscription
+from alor_sync.models import Order, Position, Risk, SpectraRisk, StopOrder, Summary, Trade
+from alor_sync.models.values import P
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["PortfolioStreamMethods"]
@@ -31,7 +32,7 @@ __all__ = ["PortfolioStreamMethods"]
 
 class PortfolioStreamMethods(Subscriber[P]):
     """Mixin: ``subscribe_<kind>(portfolio, callback, ...)`` for the portfolio streams (see
-    :class:`~alor_sync.streams.StreamMethods` for the options they share)."""
+    :class:`~alor_sync.data.stream_methods.StreamMethods` for the options they share)."""
 
     @overload
     def subscribe_positions(

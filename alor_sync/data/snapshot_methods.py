@@ -6,7 +6,7 @@ built only on the client's public API (``subscribe``, ``Subscription.wait_active
 
 How a get knows the initial part is over (the API sends no "history done" message):
 
-1. A rule of :mod:`alor_sync.history_ends` sees it in the data: the first frame of a full-state
+1. A rule of :mod:`alor_sync.data.history_ends` sees it in the data: the first frame of a full-state
    stream, the first live (``existing=False``) item, a candle newer than ``to_time`` or a repeat
    of the current candle, the ``depth``-th history trade.
 2. Otherwise, once the server confirmed the subscription, the get waits until every frame read
@@ -35,8 +35,7 @@ import time
 from datetime import datetime
 from typing import Any, TypeVar, overload
 
-from alor_sync.errors import CommandTimeoutError, ConnectFailedError, InvalidArgumentError
-from alor_sync.history_ends import (
+from alor_sync.data.history_ends import (
     AllTradesEnd,
     BarsEnd,
     EndRule,
@@ -45,6 +44,10 @@ from alor_sync.history_ends import (
     id_key,
     position_key,
 )
+from alor_sync.data.snapshot_collector import Collector
+from alor_sync.data.stream_methods import StreamMethods
+from alor_sync.data.stream_options import instrument_code
+from alor_sync.errors import CommandTimeoutError, ConnectFailedError, InvalidArgumentError
 from alor_sync.models import (
     AllTrade,
     Bar,
@@ -62,9 +65,6 @@ from alor_sync.models import (
 from alor_sync.models.values import P
 from alor_sync.protocol._checks import check_integer, check_unix_seconds
 from alor_sync.protocol.ws import ALL_TRADES_MAX_DEPTH
-from alor_sync.snapshot_collector import Collector
-from alor_sync.stream_options import instrument_code
-from alor_sync.streams import StreamMethods
 from alor_sync.wire import Opcode
 
 __all__ = ["DEFAULT_SETTLE", "DEFAULT_TIMEOUT", "SnapshotMethods"]
@@ -96,8 +96,8 @@ class SnapshotMethods(StreamMethods[P]):
     :class:`~alor_sync.errors.CommandTimeoutError` when the data did not come in time, the typed
     :class:`~alor_sync.errors.APIError` when the server rejected the request, and
     :class:`~alor_sync.errors.InvalidArgumentError` for a bad argument (nothing is sent then).
-    It leaves no subscription behind in any case. Thread-safe; see :mod:`alor_sync.snapshots`
-    for how the end of a history is told.
+    It leaves no subscription behind in any case. Thread-safe; see
+    :mod:`alor_sync.data.snapshot_methods` for how the end of a history is told.
     """
 
     def _get(

@@ -26,7 +26,7 @@ from typing import TypeAlias
 import attrs
 
 from alor_sync import protocol
-from alor_sync.command_results import CommandFuture, OrderResult
+from alor_sync.commands.results import CommandFuture, OrderResult
 from alor_sync.errors import (
     CommandQueueFullError,
     InvalidArgumentError,
