@@ -1,5 +1,10 @@
 """Access tokens for the broker: a fixed JWT, or one kept fresh from a refresh token.
 
+Owns: the access token (a fixed JWT or one refreshed from a refresh token), its expiry, and
+the HTTP refresh call.
+
+Never: keeps a token where a repr, log line or exception could show it, or refreshes under a lock.
+
 Rules of this package:
 
 * Tokens are secrets: no repr, str, log line or exception message built here contains an access or

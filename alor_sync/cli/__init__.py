@@ -1,5 +1,10 @@
 """``alor-sync``: the command line (demo, emulator, stream, book, token, order).
 
+Owns: the ``alor-sync`` command, one module per subcommand, and the terminal UI of ``book``
+and ``demo`` (``cli/terminal``).
+
+Never: uses anything but the library's public API, or prints a token.
+
 Rules of this package:
 
 * ``main(argv) -> int`` never raises and never exits the interpreter: it returns 0 (ok),

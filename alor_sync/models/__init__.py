@@ -1,5 +1,9 @@
 """Typed payloads of the ALOR ``/ws`` data streams and their enumerations.
 
+Owns: the frozen attrs types users receive, and their enumerations.
+
+Never: knows a wire name (``alor_sync.codec`` maps them) or does I/O.
+
 Rules of this package:
 
 * Frozen attrs classes (slotted), one per stream payload, snake_case names that mean the same in

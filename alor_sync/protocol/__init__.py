@@ -1,5 +1,10 @@
 """The wire protocol, sans-IO: request builders for ``/ws`` and ``/cws``, and the frame classifier.
 
+Owns: the request of every opcode (built and checked from its spec) and the classification of
+received frames; request wire names live here.
+
+Never: opens a socket, starts a thread, reads a clock or logs.
+
 Rules of this package:
 
 * No sockets, threads, clocks or logging: Python values in, plain dicts (or frame values) out.
