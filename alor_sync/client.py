@@ -299,14 +299,10 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
             if self._closed:
                 return
             self._closed = True
-        if self._commands is not None:
-            self._commands.close(timeout)
-        if self._data is not None:
-            self._data.close(timeout)
-        if self._control is not None:
-            self._control.close(timeout)
-        if self._dispatcher is not None:
-            self._dispatcher.close(timeout)
+        # In this order: the users of the control loop and the pool before the loop and the pool.
+        for part in (self._commands, self._data, self._control, self._dispatcher):
+            if part is not None:
+                part.close(timeout)
 
     def __enter__(self) -> Self:
         return self.start()
