@@ -2,8 +2,10 @@
 
 Rules of this module:
 
-* Composition only: token provider, dispatcher, control loop, transport, data session and the
-  command channel are built and wired here; protocol details live in their own modules.
+* Composition only: token provider, dispatcher, control loop, data connections and the command
+  channel are wired here; their layers build them (option checks in
+  :mod:`alor_sync.client_options`, ``/ws`` connections in :mod:`alor_sync.data.links`, the
+  ``/cws`` channel in :mod:`alor_sync.commands.channel`). Methods here only delegate.
 * Nothing connects before :meth:`AlorClient.start` (or ``with``); :meth:`AlorClient.close`
   undoes everything ``start`` did, from any thread, and leaves no thread behind.
 """
