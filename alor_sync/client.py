@@ -2,15 +2,16 @@
 
 Rules of this module:
 
-* Composition only: token provider, dispatcher, control loop, transport, data session and the
-  command channel are built and wired here; protocol details live in their own modules.
+* Composition only: token provider, dispatcher, control loop, data connections and the command
+  channel are wired here; their layers build them (option checks in
+  :mod:`alor_sync.client_options`, ``/ws`` connections in :mod:`alor_sync.data.links`, the
+  ``/cws`` channel in :mod:`alor_sync.commands.channel`). Methods here only delegate.
 * Nothing connects before :meth:`AlorClient.start` (or ``with``); :meth:`AlorClient.close`
   undoes everything ``start`` did, from any thread, and leaves no thread behind.
 """
 
 from __future__ import annotations
 
-import math
 import ssl
 import threading
 from collections.abc import Callable
@@ -18,16 +19,28 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
-import attrs
-
-from alor_sync import protocol
-from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
-from alor_sync.client_options import ClientOptions
-from alor_sync.data.connections import DataConnections, DataLink
-from alor_sync.data.session import DataSession, SessionHooks
+from alor_sync.auth import TokenProvider
+from alor_sync.client_options import (
+    ClientOptions,
+    ConnectionOptions,
+    check_options,
+    make_tokens,
+    positive_seconds,
+)
+from alor_sync.data.connections import DataConnections
+from alor_sync.data.links import (
+    ClientStatistics,
+    LinkBuilder,
+    checked_subscription,
+    client_statistics,
+    first_connection_error,
+    housekeeping,
+    report_connection,
+)
+from alor_sync.data.session import DataSession
 from alor_sync.data.snapshot_methods import SnapshotMethods
 from alor_sync.data.stream_methods import StreamMethods
-from alor_sync.data.subscriptions import Subscription, SubscriptionStatistics
+from alor_sync.data.subscriptions import Subscription
 from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.dispatch.dispatcher import DEFAULT_LOSSLESS_LIMIT, Dispatcher, Executor
 from alor_sync.dispatch.hooks import ErrorHook, HookRunner
@@ -35,14 +48,8 @@ from alor_sync.endpoints import Endpoints, resolve_endpoints
 from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.models.values import P
-from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import (
-    ConnectionEvent,
-    ConnectionEventKind,
-    ReconnectingWebSocket,
-    TransportStatistics,
-)
-from alor_sync.wire import Opcode, parse_format, parse_opcode
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.wire import Opcode
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -56,102 +63,6 @@ _HOUSEKEEPING_INTERVAL = 1.0
 # ALOR's documented limits: subscriptions per connection, connections per user (/cws included).
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 5000
 MAX_CONNECTIONS = 10
-
-
-@attrs.frozen
-class ClientStatistics:
-    """A snapshot of the whole client: the data connections, each subscription, dropped frames.
-
-    ``connection``: the first data connection; ``connections``: every data connection opened
-    (more than one once the subscriptions outgrow ``max_subscriptions_per_connection``), with
-    ``subscriptions_per_connection`` in the same order; ``unrouted_frames``: data frames for a guid
-    no subscription owns (after an unsubscribe, say); ``malformed_frames``: frames that were not
-    JSON of a known shape (each also went to ``on_error``); ``token_expires_in``: seconds left on
-    the current access token.
-    """
-
-    connection: TransportStatistics
-    subscriptions: tuple[SubscriptionStatistics, ...]
-    unrouted_frames: int
-    malformed_frames: int
-    workers_busy: int
-    token_expires_in: float | None
-    connections: tuple[TransportStatistics, ...] = ()
-    subscriptions_per_connection: tuple[int, ...] = ()
-
-
-def _make_tokens(
-    refresh_token: str | None,
-    access_token: str | None,
-    token_provider: TokenProvider | None,
-    oauth_url: str,
-    ssl_context: ssl.SSLContext | None,
-) -> TokenProvider:
-    given = [x for x in (refresh_token, access_token, token_provider) if x is not None]
-    if len(given) != 1:
-        raise InvalidArgumentError(
-            "pass exactly one of refresh_token, access_token or token_provider"
-        )
-    if token_provider is not None:
-        return token_provider
-    if access_token is not None:
-        return StaticTokenProvider(access_token)
-    assert refresh_token is not None
-    return RefreshTokenProvider(refresh_token, oauth_url, ssl_context=ssl_context)
-
-
-def _without_query(url: str) -> str:
-    """``url`` for a message: a query string may carry credentials."""
-    return url.split("?", 1)[0]
-
-
-def _positive_seconds(value: object) -> bool:
-    """A finite number > 0 (not a bool, not a numeric string): what a duration must be."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and value > 0
-
-
-def _check_options(
-    *,
-    seconds: dict[str, object],
-    counts: dict[str, object],
-    max_reconnect_delay: float,
-    reconnect_delay: float,
-    executor: object,
-    hooks: dict[str, object],
-    ssl_context: ssl.SSLContext | None,
-) -> None:
-    """Refuse bad options at construction, named as the caller wrote them (not in ``start()``,
-    after a token call, under an internal name, or on first use)."""
-    for name, value in seconds.items():
-        optional = name == "heartbeat_interval"  # None: no pings
-        if not (optional and value is None) and not _positive_seconds(value):
-            raise InvalidArgumentError(
-                f"{name} must be a positive number of seconds, got {value!r}"
-            )
-    if max_reconnect_delay < reconnect_delay:
-        raise InvalidArgumentError(
-            f"max_reconnect_delay ({max_reconnect_delay!r}) must be >= reconnect_delay "
-            f"({reconnect_delay!r})"
-        )
-    for name, value in counts.items():
-        optional = name in ("workers", "max_reconnect_attempts")  # None: the default, unlimited
-        valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        if not (optional and value is None) and not valid:
-            raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise InvalidArgumentError(f"executor must have a submit(fn, *args) method: {executor!r}")
-    for name, hook in hooks.items():
-        if hook is not None and not callable(hook):
-            raise InvalidArgumentError(f"{name} must be callable or None, got {hook!r}")
-    if ssl_context is not None and (
-        ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
-    ):
-        raise InvalidArgumentError(
-            "ssl_context must verify certificates and host names (CERT_REQUIRED and "
-            "check_hostname); to trust a private CA use ssl.create_default_context(cafile=...)"
-        )
 
 
 class AlorClient(SnapshotMethods[P], StreamMethods[P]):
@@ -234,23 +145,23 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         on_gap: Callable[[GapNotice], None] | None = None,
         on_error: ErrorHook | None = None,
     ) -> None:
-        _check_options(
-            seconds={
-                "heartbeat_interval": heartbeat_interval,
-                "pong_timeout": pong_timeout,
-                "connect_timeout": connect_timeout,
-                "reconnect_delay": reconnect_delay,
-                "max_reconnect_delay": max_reconnect_delay,
-            },
+        self._connection_options = connection = ConnectionOptions(
+            heartbeat_interval=heartbeat_interval,
+            pong_timeout=pong_timeout,
+            connect_timeout=connect_timeout,
+            reconnect_delay=reconnect_delay,
+            max_reconnect_delay=max_reconnect_delay,
+            max_reconnect_attempts=max_reconnect_attempts,
+            ssl_context=ssl_context,
+        )
+        check_options(
+            connection,
+            workers=workers,
             counts={
-                "workers": workers,
-                "max_reconnect_attempts": max_reconnect_attempts,
                 "lossless_queue_limit": lossless_queue_limit,
                 "max_subscriptions_per_connection": max_subscriptions_per_connection,
                 "max_connections": max_connections,
             },
-            max_reconnect_delay=max_reconnect_delay,
-            reconnect_delay=reconnect_delay,
             executor=executor,
             hooks={
                 "on_connect": on_connect,
@@ -259,10 +170,9 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
                 "on_gap": on_gap,
                 "on_error": on_error,
             },
-            ssl_context=ssl_context,
         )
         self.endpoints = resolve_endpoints(env, ws_url=ws_url, cws_url=cws_url, oauth_url=oauth_url)
-        self.tokens = _make_tokens(
+        self.tokens = make_tokens(
             refresh_token, access_token, token_provider, self.endpoints.oauth_url, ssl_context
         )
         self._hooks = HookRunner(
@@ -274,21 +184,17 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         )
         self._workers = workers
         self._executor = executor
-        self._exact = exact
-        self._lossless_queue_limit = lossless_queue_limit
         self._per_connection = max_subscriptions_per_connection
         self._max_connections = max_connections
-        self._ssl_context = ssl_context
-        self._transport_options: dict[str, Any] = {
-            "heartbeat_interval": heartbeat_interval,
-            "pong_timeout": pong_timeout,
-            "connect_timeout": connect_timeout,
-            "max_attempts": max_reconnect_attempts,
-            "ssl_context": ssl_context,
-        }
-        self._backoff = (reconnect_delay, max_reconnect_delay)
+        self._links = LinkBuilder(
+            self.endpoints.ws_url,
+            tokens=self.tokens,
+            hooks=self._hooks,
+            connection=connection,
+            lossless_limit=lossless_queue_limit,
+            exact=exact,
+        )
         self._lock = threading.Lock()
-        self._first_attempt_ended = threading.Event()
         # One bound method shared by every handle (not one per subscription: memory per
         # subscription is a benchmark target).
         self._explain_unsent = self._connection_error
@@ -315,7 +221,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         time. (To keep retrying in the background instead, start without ``wait``.) Raises
         :class:`~alor_sync.errors.TokenRefreshError` for a rejected refresh token.
         """
-        if wait is not None and not _positive_seconds(wait):
+        if wait is not None and not positive_seconds(wait):
             raise InvalidArgumentError(f"wait must be a positive number of seconds, got {wait!r}")
         self._start()
         if wait is not None:
@@ -324,23 +230,13 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
 
     def _wait_first_connection(self, wait: float) -> None:
         transport = self._require_started()
-        decided = self._first_attempt_ended.wait(wait)
+        decided = self._links.first_attempt_ended.wait(wait)
         # ever_connected: it opened (and maybe dropped since); from now on it reconnects as usual.
         if transport.ever_connected:
             return
         if self._closed:
             raise ClientClosedError("this AlorClient was closed while start() waited")
-        where = _without_query(self.endpoints.ws_url)
-        if decided:
-            error = transport.connect_error() or ConnectFailedError(
-                f"cannot connect to {where}: {transport.statistics().last_error}", kind="other"
-            )
-        else:
-            error = ConnectFailedError(
-                f"cannot connect to {where}: no connection within {wait:g} s (the first attempt "
-                "had not ended)",
-                kind="timeout",
-            )
+        error = first_connection_error(transport, self.endpoints.ws_url, wait, decided)
         self.close()
         raise error
 
@@ -379,7 +275,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         self._hooks.attach(dispatcher)
         control = ControlLoop()
         data = DataConnections(
-            lambda number: self._build_link(number, dispatcher, control),
+            lambda number: self._links.build(number, dispatcher, control),
             per_connection=self._per_connection,
             max_connections=self._data_connections_allowed,
         )
@@ -392,76 +288,8 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
     def _data_connections_allowed(self) -> int:
         return self._max_connections - (1 if self._commands is not None else 0)
 
-    def _build_link(self, number: int, dispatcher: Dispatcher, control: ControlLoop) -> DataLink:
-        """Data connection ``number``: ``ws`` and thread ``alor-sync-ws``, then ``ws-2``..."""
-        name = "ws" if number == 1 else f"ws-{number}"
-        holder: list[ReconnectingWebSocket] = []
-        session = DataSession(
-            name=name,
-            send=lambda data: holder[0].send(data),
-            reconnect=lambda reason: holder[0].reconnect(reason),
-            tokens=self.tokens,
-            dispatcher=dispatcher,
-            control=control,
-            hooks=SessionHooks(
-                on_error=self._hooks.emit_error,
-                on_gap=self._hooks.gap,
-                on_resubscribed=self._hooks.emit_resubscribed,
-            ),
-            lossless_limit=self._lossless_queue_limit,
-            exact=self._exact,
-            mark_healthy=lambda: holder[0].mark_healthy(),
-        )
-        initial, maximum = self._backoff
-        transport = ReconnectingWebSocket(
-            self.endpoints.ws_url,
-            name=f"alor-sync-{name}",
-            on_open=session.on_open,
-            on_frame=session.on_frame,
-            on_state=lambda event: self._on_state(session, event),
-            on_malformed_frame=session.on_malformed_frame,
-            on_frames_done=session.on_frames_done,
-            backoff=Backoff(initial=initial, maximum=maximum),
-            **self._transport_options,
-        )
-        holder.append(transport)
-        return DataLink(name, session, transport)
-
-    def _on_state(self, session: DataSession, event: ConnectionEvent) -> None:
-        """Connection thread: update subscriptions, then queue the user's hook."""
-        session.on_state(event)
-        self._report_connection(session.name, event)
-        if event.kind is not ConnectionEventKind.DISCONNECTED:
-            self._first_attempt_ended.set()  # opened, failed or gave up: start(wait=) decides
-
-    def _report_connection(self, connection: str, event: ConnectionEvent) -> None:
-        """Any connection thread: turn a transport event into an ``on_connect``/``on_disconnect``.
-
-        Repeated failed attempts while the server is down are reported once, not per attempt.
-        """
-        if event.kind is ConnectionEventKind.CONNECTED:
-            self._hooks.emit_connection(ConnectionChange(connection=connection, connected=True))
-        elif event.kind is not ConnectionEventKind.CONNECT_FAILED or event.failed_attempts == 1:
-            self._hooks.emit_connection(
-                ConnectionChange(
-                    connection=connection,
-                    connected=False,
-                    reason=event.reason,
-                    will_retry=event.will_retry,
-                    next_attempt_in=event.next_attempt_in,
-                    attempt=event.failed_attempts,
-                    error=event.error,
-                )
-            )
-
     def _housekeeping(self) -> None:
-        """Control thread: keep the token fresh so no network thread ever waits for HTTP."""
-        try:
-            self.tokens.get_token()
-        except Exception as exc:
-            self._hooks.emit_error(exc, None)
-        if self._data is not None:
-            self._data.check_silence()
+        housekeeping(self.tokens, self._hooks, self._data)
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Unsubscribe nothing, just stop: close sockets, stop threads, fail pending waits.
@@ -473,14 +301,10 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
             if self._closed:
                 return
             self._closed = True
-        if self._commands is not None:
-            self._commands.close(timeout)
-        if self._data is not None:
-            self._data.close(timeout)
-        if self._control is not None:
-            self._control.close(timeout)
-        if self._dispatcher is not None:
-            self._dispatcher.close(timeout)
+        # In this order: the users of the control loop and the pool before the loop and the pool.
+        for part in (self._commands, self._data, self._control, self._dispatcher):
+            if part is not None:
+                part.close(timeout)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -531,25 +355,12 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         Raises :class:`~alor_sync.errors.InvalidArgumentError` for a bad parameter.
         """
         self._require_started()
-        if not callable(callback):
-            raise InvalidArgumentError(f"callback must be callable, not {callback!r}")
-        for name, hook in (("on_gap", on_gap), ("on_state", on_state)):
-            if hook is not None and not callable(hook):
-                raise InvalidArgumentError(f"{name} must be callable or None, not {hook!r}")
-        if silence_timeout is not None and not _positive_seconds(silence_timeout):
-            raise InvalidArgumentError(
-                f"silence_timeout must be a positive number of seconds, got {silence_timeout!r}"
-            )
-        if not isinstance(raw, bool):
-            raise InvalidArgumentError(f"raw must be True or False, got {raw!r}")
-        op = parse_opcode(opcode)
-        chosen = {k: v for k, v in params.items() if v is not None}
-        request = protocol.subscription_request(op, DataSession.new_guid(), **chosen)
-        fmt = parse_format(request.get("format", "Simple"))
+        op, fmt, request, callback = checked_subscription(
+            opcode, callback, raw=raw, silence_timeout=silence_timeout, conflate=conflate,
+            on_gap=on_gap, on_state=on_state, params=params,
+        )  # fmt: skip
         data = self._data
         assert data is not None
-        if not isinstance(conflate, bool):
-            raise InvalidArgumentError(f"conflate must be True or False, got {conflate!r}")
         handle = data.subscribe(
             op, fmt, request, callback, raw=raw, silence_timeout=silence_timeout,
             conflate=conflate, on_gap=on_gap, on_state=on_state,
@@ -577,27 +388,18 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
             return self._commands
 
     def _build_commands(self) -> CommandChannel:
-        from alor_sync.commands.channel import CommandChannel
+        from alor_sync.commands.channel import start_channel
 
         if self._control is None:
             raise ClientClosedError("the client is not started: call start() or use 'with'")
-        initial, maximum = self._backoff
-        options = self._transport_options
-        channel = CommandChannel(
+        return start_channel(
             self.endpoints.cws_url,
             self.tokens,
-            ssl_context=self._ssl_context,
-            heartbeat_interval=options["heartbeat_interval"],
-            pong_timeout=options["pong_timeout"],
-            connect_timeout=options["connect_timeout"],
-            backoff=Backoff(initial=initial, maximum=maximum),
+            self._connection_options,
             control=self._control,
-            # Futures' done-callbacks run on the pool (or the user's executor), in order.
             dispatcher=self._dispatcher,
-            on_connection_event=lambda event: self._report_connection("cws", event),
+            on_connection_event=lambda event: report_connection(self._hooks, "cws", event),
         )
-        channel.start()
-        return channel
 
     # ------------------------------------------------------------------ introspection
 
@@ -607,23 +409,7 @@ class AlorClient(SnapshotMethods[P], StreamMethods[P]):
         data, dispatcher = self._data, self._dispatcher
         if data is None or dispatcher is None:
             raise ClientClosedError("the client is not started: call start() or use 'with'")
-        links = data.links
-        connections = tuple(link.transport.statistics() for link in links)
-        sessions = [link.session for link in links]
-        return ClientStatistics(
-            connection=connections[0],
-            subscriptions=tuple(
-                session.statistics_of(stream)
-                for session in sessions
-                for stream in session.live_streams()
-            ),
-            unrouted_frames=sum(session.unrouted_frames for session in sessions),
-            malformed_frames=sum(session.malformed_frames for session in sessions),
-            workers_busy=dispatcher.statistics().busy,
-            token_expires_in=self.tokens.expires_in(),
-            connections=connections,
-            subscriptions_per_connection=tuple(len(session) for session in sessions),
-        )
+        return client_statistics(data, dispatcher, self.tokens)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("started" if self._started else "new")

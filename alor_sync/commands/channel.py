@@ -64,6 +64,7 @@ from typing import Any, Self
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
+from alor_sync.client_options import ConnectionOptions
 from alor_sync.commands.book import Command
 from alor_sync.commands.callbacks import CallbackRunner
 from alor_sync.commands.methods import OrderCommandMethods, command_arguments
@@ -82,6 +83,7 @@ __all__ = [
     "CommandFuture",
     "CommandStatistics",
     "OrderResult",
+    "start_channel",
 ]
 
 # Commands that may wait for an authorized connection at once; beyond it submit() refuses.
@@ -391,3 +393,31 @@ class CommandChannel(OrderCommandMethods):
         self._session.on_state(event)
         if self._on_connection_event is not None:
             self._on_connection_event(event)
+
+
+def start_channel(
+    cws_url: str,
+    tokens: TokenProvider,
+    options: ConnectionOptions,
+    *,
+    control: ControlLoop,
+    dispatcher: Dispatcher | None,
+    on_connection_event: Callable[[ConnectionEvent], None],
+) -> CommandChannel:
+    """The channel of a client (``client.commands``): its socket options, its control loop and
+    its dispatcher (futures' done-callbacks run on the pool or the user's executor, in order),
+    started."""
+    channel = CommandChannel(
+        cws_url,
+        tokens,
+        ssl_context=options.ssl_context,
+        heartbeat_interval=options.heartbeat_interval,
+        pong_timeout=options.pong_timeout,
+        connect_timeout=options.connect_timeout,
+        backoff=options.backoff(),
+        control=control,
+        dispatcher=dispatcher,
+        on_connection_event=on_connection_event,
+    )
+    channel.start()
+    return channel

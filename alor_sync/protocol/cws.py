@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -333,74 +333,57 @@ def _kwargs(frame_locals: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in frame_locals.items() if k not in ("guid", "order_id")}
 
 
-def _delete(
-    opcode: CommandOpcode,
-    guid: str,
-    order_id: str | int,
-    exchange: str,
-    portfolio: str,
-    check_duplicates: bool | None,
-) -> JsonDict:
-    request: JsonDict = {
-        "opcode": opcode.value,
-        "guid": check_guid(guid),
-        "orderId": check_order_id(order_id),
-        "exchange": check_text("exchange", exchange),
-        "user": {"portfolio": check_text("portfolio", portfolio)},
-    }
-    return _put_options(request, check_duplicates=check_duplicates)
+class DeleteBuilder(Protocol):
+    """The signature the four ``delete:*`` builders share: they differ only in their opcode."""
+
+    def __call__(
+        self,
+        guid: str,
+        *,
+        order_id: str | int,
+        exchange: str,
+        portfolio: str,
+        check_duplicates: bool | None = None,
+    ) -> JsonDict: ...
 
 
-def delete_market_request(
-    guid: str,
-    *,
-    order_id: str | int,
-    exchange: str,
-    portfolio: str,
-    check_duplicates: bool | None = None,
-) -> JsonDict:
-    """``delete:market``: cancel order ``order_id``."""
-    opcode = CommandOpcode.DELETE_MARKET
-    return _delete(opcode, guid, order_id, exchange, portfolio, check_duplicates)
+def _delete_builder(opcode: CommandOpcode, doc: str) -> DeleteBuilder:
+    """The builder of ``opcode`` (a ``delete:*``), named and documented as if written out."""
+
+    def build(
+        guid: str,
+        *,
+        order_id: str | int,
+        exchange: str,
+        portfolio: str,
+        check_duplicates: bool | None = None,
+    ) -> JsonDict:
+        request: JsonDict = {
+            "opcode": opcode.value,
+            "guid": check_guid(guid),
+            "orderId": check_order_id(order_id),
+            "exchange": check_text("exchange", exchange),
+            "user": {"portfolio": check_text("portfolio", portfolio)},
+        }
+        return _put_options(request, check_duplicates=check_duplicates)
+
+    build.__name__ = build.__qualname__ = f"{opcode.name.lower()}_request"
+    build.__doc__ = doc
+    return build
 
 
-def delete_limit_request(
-    guid: str,
-    *,
-    order_id: str | int,
-    exchange: str,
-    portfolio: str,
-    check_duplicates: bool | None = None,
-) -> JsonDict:
-    """``delete:limit``: cancel limit order ``order_id``."""
-    opcode = CommandOpcode.DELETE_LIMIT
-    return _delete(opcode, guid, order_id, exchange, portfolio, check_duplicates)
-
-
-def delete_stop_request(
-    guid: str,
-    *,
-    order_id: str | int,
-    exchange: str,
-    portfolio: str,
-    check_duplicates: bool | None = None,
-) -> JsonDict:
-    """``delete:stop``: cancel stop order ``order_id``."""
-    opcode = CommandOpcode.DELETE_STOP
-    return _delete(opcode, guid, order_id, exchange, portfolio, check_duplicates)
-
-
-def delete_stop_limit_request(
-    guid: str,
-    *,
-    order_id: str | int,
-    exchange: str,
-    portfolio: str,
-    check_duplicates: bool | None = None,
-) -> JsonDict:
-    """``delete:stopLimit``: cancel stop-limit order ``order_id``."""
-    opcode = CommandOpcode.DELETE_STOP_LIMIT
-    return _delete(opcode, guid, order_id, exchange, portfolio, check_duplicates)
+delete_market_request = _delete_builder(
+    CommandOpcode.DELETE_MARKET, "``delete:market``: cancel order ``order_id``."
+)
+delete_limit_request = _delete_builder(
+    CommandOpcode.DELETE_LIMIT, "``delete:limit``: cancel limit order ``order_id``."
+)
+delete_stop_request = _delete_builder(
+    CommandOpcode.DELETE_STOP, "``delete:stop``: cancel stop order ``order_id``."
+)
+delete_stop_limit_request = _delete_builder(
+    CommandOpcode.DELETE_STOP_LIMIT, "``delete:stopLimit``: cancel stop-limit order ``order_id``."
+)
 
 
 _COMMAND_BUILDERS: Mapping[str, Callable[..., JsonDict]] = {
