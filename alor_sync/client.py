@@ -36,12 +36,8 @@ from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgum
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.models.values import P
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import (
-    ConnectionEvent,
-    ConnectionEventKind,
-    ReconnectingWebSocket,
-    TransportStatistics,
-)
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind, TransportStatistics
 from alor_sync.wire import Opcode, parse_format, parse_opcode
 
 if TYPE_CHECKING:

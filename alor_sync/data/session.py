@@ -59,7 +59,7 @@ from alor_sync.events import (
     SubscriptionState,
 )
 from alor_sync.protocol.frames import data_guid
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["DataSession", "SessionHooks"]
