@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
 from alor_sync.auth import StaticTokenProvider  # noqa: E402
 from alor_sync.data.session import DataSession, SessionHooks  # noqa: E402
 from alor_sync.dispatch.control_loop import ControlLoop  # noqa: E402
-from alor_sync.dispatch.dispatcher import Dispatcher, Route  # noqa: E402
+from alor_sync.dispatch.dispatcher import Dispatcher  # noqa: E402
+from alor_sync.dispatch.routes import Route  # noqa: E402
 from alor_sync.protocol import subscription_request  # noqa: E402
 from alor_sync.transport import connection as transport_module  # noqa: E402
 from alor_sync.transport.frame_loop import Liveness  # noqa: E402

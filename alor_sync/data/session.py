@@ -49,7 +49,8 @@ from alor_sync.data.lifecycle_types import (
 )
 from alor_sync.data.subscriptions import STATE_CHANGED, Subscription, SubscriptionStatistics
 from alor_sync.dispatch.control_loop import ControlLoop
-from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import OverflowPolicy, Route
 from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
 from alor_sync.events import (
     GapNotice,
