@@ -243,8 +243,4 @@ class ConnectionThread(FrameLoop):
             kind, self._name, reason, will_retry, next_attempt_in, failed_attempts,
             None if failure is None else failure.error(),
         )  # fmt: skip
-        try:
-            self._on_state(event)
-        except Exception:
-            self._callback_errors += 1
-            logger.exception("%s: on_state raised", self._name)
+        self._call_safely("on_state", self._on_state, event)

@@ -180,16 +180,17 @@ class FrameLoop:
             if frames:
                 self._saw_frames(live, frames)
             if data_frames and self._on_frames_done is not None:
-                self._call_frames_done()
+                self._call_safely("on_frames_done", self._on_frames_done)
         return None
 
-    def _call_frames_done(self) -> None:
-        assert self._on_frames_done is not None
+    def _call_safely(self, what: str, callback: Callable[..., object], *args: object) -> None:
+        """Run a callback (``what`` names it): an exception is counted and logged, never
+        passed on, so that no callback can kill the connection thread."""
         try:
-            self._on_frames_done()
+            callback(*args)
         except Exception:
             self._callback_errors += 1
-            logger.exception("%s: on_frames_done raised", self._name)
+            logger.exception("%s: %s raised", self._name, what)
 
     def _saw_frames(self, live: Liveness, count: int) -> None:
         self._last_frame_at = self._clock()
@@ -212,13 +213,8 @@ class FrameLoop:
         self._malformed_frames += 1
         error = MalformedFrameError(f"{self._name}: a {size}-byte frame is not valid UTF-8 text")
         logger.warning("%s", error)
-        if self._on_malformed_frame is None:
-            return
-        try:
-            self._on_malformed_frame(error)
-        except Exception:
-            self._callback_errors += 1
-            logger.exception("%s: on_malformed_frame raised", self._name)
+        if self._on_malformed_frame is not None:
+            self._call_safely("on_malformed_frame", self._on_malformed_frame, error)
 
     def _describe(self, exc: BaseException) -> str:
         """An error text fit for logs and events: no headers, bodies or query strings."""
