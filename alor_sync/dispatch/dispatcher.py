@@ -194,9 +194,7 @@ class Dispatcher(RouteDrainer):
             route = self._routes.pop(key, None)
         if route is None:
             return False
-        with route._lock:
-            route._open = False
-            route._discard_locked()
+        route._close()
         self._wake_waiters()
         return True
 
@@ -287,16 +285,7 @@ class Dispatcher(RouteDrainer):
         cheap, no user code. Ignored for a removed route or after :meth:`close`.
         """
         now = _monotonic()
-        with route._lock:
-            if not route._open:
-                return
-            route._queue.append((Gap(route.key, 0, now, reason), now))
-            route._pending_gaps += 1
-            route.gaps += 1
-            if route._scheduled:
-                return
-            route._scheduled = True
-        self._schedule(route)
+        self._queue_marker(route, Gap(route.key, 0, now, reason), now)
 
     def post(self, route: Route, call: Callable[[], object]) -> bool:
         """Run ``call()`` on the route's worker after the items already queued, in stream order.
@@ -307,11 +296,18 @@ class Dispatcher(RouteDrainer):
         :meth:`close`. An exception from ``call`` goes to ``on_error`` like a handler's.
         """
         now = _monotonic()
+        return self._queue_marker(route, Posted(call), now)
+
+    def _queue_marker(self, route: Route, marker: Gap | Posted, now: float) -> bool:
+        """Queue ``marker`` after the queued items and make sure a drain will reach it; False
+        (nothing queued) for a removed route or after :meth:`close`. A gap counts in ``gaps``."""
         with route._lock:
             if not route._open:
                 return False
-            route._queue.append((Posted(call), now))
+            route._queue.append((marker, now))
             route._pending_gaps += 1
+            if marker.__class__ is Gap:
+                route.gaps += 1
             if route._scheduled:
                 return True
             route._scheduled = True
@@ -385,9 +381,7 @@ class Dispatcher(RouteDrainer):
             routes = list(self._routes.values()) if first else []
         try:
             for route in routes:
-                with route._lock:
-                    route._open = False
-                    route._discard_locked()
+                route._close()
             self._wake_waiters()
             with self._lock:
                 settled = self._wait_locked(

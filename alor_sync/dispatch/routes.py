@@ -211,5 +211,11 @@ class Route:
         self._queue.clear()
         self._pending_gaps = 0
 
+    def _close(self) -> None:
+        """Removed, or the dispatcher closed: take no more items, drop the queued ones."""
+        with self._lock:
+            self._open = False
+            self._discard_locked()
+
     def __repr__(self) -> str:
         return f"<Route {self.key!r} {self.policy.value}>"
