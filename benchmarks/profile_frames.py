@@ -32,9 +32,11 @@ if str(ROOT) not in sys.path:
 from alor_sync.auth import StaticTokenProvider  # noqa: E402
 from alor_sync.data.session import DataSession, SessionHooks  # noqa: E402
 from alor_sync.dispatch.control_loop import ControlLoop  # noqa: E402
-from alor_sync.dispatch.dispatcher import Dispatcher, Route  # noqa: E402
+from alor_sync.dispatch.dispatcher import Dispatcher  # noqa: E402
+from alor_sync.dispatch.routes import Route  # noqa: E402
 from alor_sync.protocol import subscription_request  # noqa: E402
 from alor_sync.transport import connection as transport_module  # noqa: E402
+from alor_sync.transport.frame_loop import Liveness  # noqa: E402
 from alor_sync.transport.frame_reader import FrameReader, PeerClosedError  # noqa: E402
 from benchmarks.payloads import KINDS  # noqa: E402
 from benchmarks.sender import _data_frame, _kind  # noqa: E402
@@ -106,7 +108,7 @@ class _Link:
 def _network_half(link: Any, wire: bytes) -> None:
     reader = FrameReader(_Buffer(wire))  # type: ignore[arg-type]
     stub = _Link(reader)
-    live = transport_module._Liveness(opened_at=0.0, next_ping_at=None)
+    live = Liveness(opened_at=0.0, next_ping_at=None)
     while True:
         try:
             reader.fill()
@@ -122,7 +124,7 @@ def _worker_half(
     a busy socket, so the frames are still in the cache); the reading is not counted."""
     reader = FrameReader(_Buffer(wire))  # type: ignore[arg-type]
     stub = _Link(reader)
-    live = transport_module._Liveness(opened_at=0.0, next_ping_at=None)
+    live = Liveness(opened_at=0.0, next_ping_at=None)
     spent = 0.0
     while True:
         try:

@@ -13,7 +13,8 @@ from alor_sync.auth import StaticTokenProvider
 from alor_sync.data.session import DataSession, SessionHooks
 from alor_sync.data.subscriptions import Subscription
 from alor_sync.dispatch.control_loop import ControlLoop
-from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import OverflowPolicy, Route
 from alor_sync.errors import DecodeError, MalformedFrameError
 from alor_sync.events import GapNotice, ResubscribeReport
 from alor_sync.models import OrderBook, Quote

@@ -17,7 +17,7 @@ from alor_sync.errors import (
     OutcomeUnknownError,
     TokenRefreshError,
 )
-from alor_sync.transport.connection import ConnectionEventKind
+from alor_sync.transport.status import ConnectionEventKind
 from tests.test_commands_support import WAIT, Harness, LogWaiter, StreamWatcher
 
 

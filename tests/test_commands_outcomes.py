@@ -33,7 +33,7 @@ from alor_sync.auth import StaticTokenProvider
 from alor_sync.commands.channel import CommandChannel
 from alor_sync.emulator import Emulator
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import ConnectionEventKind
+from alor_sync.transport.status import ConnectionEventKind
 from tests.client_helpers import running
 from tests.test_commands_support import WAIT, Harness, StreamWatcher
 

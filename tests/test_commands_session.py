@@ -19,7 +19,7 @@ from alor_sync.errors import (
     InvalidArgumentError,
     OutcomeUnknownError,
 )
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 
 
 class ManualControl:

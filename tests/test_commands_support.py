@@ -21,7 +21,7 @@ from alor_sync.auth import RefreshTokenProvider, TokenProvider
 from alor_sync.commands.channel import CommandChannel
 from alor_sync.emulator import Emulator
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 
 PORTFOLIO = "D39004"
 EXCHANGE = "MOEX"

@@ -34,7 +34,7 @@ from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.emulator import Emulator
 from alor_sync.errors import NotSentClosedError, OutcomeUnknownError
 from alor_sync.events import ConnectionChange
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 from tests.client_helpers import Recorder, client_for, running
 from tests.test_commands_support import WAIT, Harness, resting_limit
 

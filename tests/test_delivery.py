@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from alor_sync.data.delivery import StreamDelivery
-from alor_sync.dispatch.dispatcher import Gap
+from alor_sync.dispatch.routes import Gap
 from alor_sync.events import GapNotice
 from alor_sync.wire import Format, Opcode
 

@@ -16,14 +16,8 @@ from typing import Any
 
 import pytest
 
-from alor_sync.dispatch.dispatcher import (
-    DEFAULT_WORKERS,
-    OVERFLOW,
-    Dispatcher,
-    Gap,
-    OverflowPolicy,
-    Route,
-)
+from alor_sync.dispatch.dispatcher import DEFAULT_WORKERS, Dispatcher
+from alor_sync.dispatch.routes import OVERFLOW, Gap, OverflowPolicy, Route
 from alor_sync.errors import ClientClosedError, DecodeError, InvalidArgumentError
 
 TIMEOUT = 10.0

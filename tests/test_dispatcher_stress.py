@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alor_sync.dispatch.dispatcher import Dispatcher, Gap, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import Gap, OverflowPolicy, Route
 
 TIMEOUT = 20.0
 

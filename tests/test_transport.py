@@ -34,12 +34,8 @@ from alor_sync.errors import (
     MalformedFrameError,
 )
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import (
-    ConnectionEvent,
-    ConnectionEventKind,
-    ReconnectingWebSocket,
-    TransportState,
-)
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind, TransportState
 
 WAIT = 5.0  # upper bound of every wait; tests normally finish far sooner
 CONNECTED = ConnectionEventKind.CONNECTED

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from alor_sync.errors import APIError
 from alor_sync.events import ConnectionChange, GapNotice
-from alor_sync.transport.connection import TransportState, TransportStatistics
+from alor_sync.transport.status import TransportState, TransportStatistics
 
 __all__ = ["Console"]
 

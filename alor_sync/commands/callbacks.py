@@ -21,7 +21,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import OverflowPolicy, Route
 
 __all__ = ["COMMANDS_ROUTE", "CallbackRunner"]
 

@@ -74,7 +74,8 @@ from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import ConnectionEvent, ReconnectingWebSocket
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.status import ConnectionEvent
 from alor_sync.wire import COMMAND_OPCODES, CommandOpcode
 
 __all__ = [

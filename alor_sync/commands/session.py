@@ -50,7 +50,7 @@ from alor_sync.errors import (
     NotSentConnectionLostError,
     NotSentTimeoutError,
 )
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 
 __all__ = ["CommandSession", "new_guid"]
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
-from alor_sync.dispatch.dispatcher import Gap
+from alor_sync.dispatch.routes import Gap
 from alor_sync.errors import MalformedFrameError
 from alor_sync.events import GapNotice, GapReason, StateChange
 from alor_sync.protocol.frames import data_payload

@@ -34,12 +34,8 @@ from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.dispatch.hooks import HookRunner
 from alor_sync.errors import ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, StateChange
-from alor_sync.transport.connection import (
-    ConnectionEvent,
-    ConnectionEventKind,
-    ReconnectingWebSocket,
-    TransportStatistics,
-)
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind, TransportStatistics
 from alor_sync.wire import Format, Opcode, parse_format, parse_opcode
 
 __all__ = [

@@ -11,13 +11,16 @@ Rules of this module:
   ``on_state`` go through the dispatcher in stream order. Data frames are routed by guid without
   taking the lock or being parsed; the network thread's only other wait is a 1 ms pause after a
   read that left a lossless queue a quarter full (``_CATCH_UP_PAUSE``).
+* Owns the session's front: subscribing and leaving (user threads), the transport callbacks and
+  frame routing (connection thread), the routes and the silence watchdog. Carrying out the
+  machine's actions, and the control thread's refresh and timer, is
+  :class:`~alor_sync.data.session_actions.SessionActions`, this class's other half.
 * A frame is never lost silently: data for an unknown guid, malformed frames and events lost on
   a reconnect are counted and reported (``on_error`` / gap notices).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -32,25 +35,17 @@ from alor_sync.data.delivery import StreamDelivery
 from alor_sync.data.lifecycle import StreamLifecycle
 from alor_sync.data.lifecycle_types import (
     LATEST_WINS_OPCODES,
-    Action,
-    EpochEnded,
-    Failed,
     GapOnReconnect,
-    Healthy,
-    Reconnect,
-    Refresh,
-    ReplayLatest,
-    RequestKind,
-    Resubscribed,
-    Send,
     StateChanged,
     StreamRecord,
     share_key,
 )
-from alor_sync.data.subscriptions import STATE_CHANGED, Subscription, SubscriptionStatistics
+from alor_sync.data.session_actions import SessionActions
+from alor_sync.data.subscriptions import Subscription, SubscriptionStatistics
 from alor_sync.dispatch.control_loop import ControlLoop
-from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
-from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError, MalformedFrameError
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import OverflowPolicy, Route
+from alor_sync.errors import MalformedFrameError
 from alor_sync.events import (
     GapNotice,
     GapReason,
@@ -59,7 +54,7 @@ from alor_sync.events import (
     SubscriptionState,
 )
 from alor_sync.protocol.frames import data_guid
-from alor_sync.transport.connection import ConnectionEvent, ConnectionEventKind
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["DataSession", "SessionHooks"]
@@ -90,7 +85,7 @@ class SessionHooks:
         self.on_resubscribed = on_resubscribed
 
 
-class DataSession:
+class DataSession(SessionActions):
     """The subscriptions of one ``/ws`` connection and the glue between socket and dispatcher.
 
     Thread-safety: :meth:`subscribe` and handle methods may be called from any thread;
@@ -312,106 +307,6 @@ class DataSession:
     def on_malformed_frame(self, error: MalformedFrameError) -> None:
         """Connection thread: the transport could not even decode a frame as text."""
         self._report_malformed(error, None)
-
-    # ------------------------------------------------------------------ performing actions
-
-    def _perform(self, actions: list[Action]) -> None:
-        """Carry out what the machine decided, in order (caller holds ``_lock``)."""
-        for action in actions:
-            if isinstance(action, Send):
-                self._send(action)
-            elif isinstance(action, StateChanged):
-                self._state_changed(action)
-            elif isinstance(action, GapOnReconnect):
-                route = action.record.route
-                if route is not None:
-                    self._dispatcher.report_gap(route, reason=GapReason.RECONNECT.value)
-            elif isinstance(action, EpochEnded):
-                self._post(action.record, action.record.delivery.old_epoch_ended)
-            elif isinstance(action, ReplayLatest):
-                self._post(action.record, functools.partial(action.record.delivery.attach,
-                                                            action.handle))  # fmt: skip
-            elif isinstance(action, Failed):
-                self._hooks.on_error(action.error, action.record.guid)
-            elif isinstance(action, Refresh):
-                self._control.call_soon(functools.partial(self._refresh, action.stale))
-            elif isinstance(action, Healthy):
-                if self._mark_healthy is not None:
-                    self._mark_healthy()
-            elif isinstance(action, Resubscribed):
-                self._hooks.on_resubscribed(ResubscribeReport(self.name, action.count))
-            elif isinstance(action, Reconnect):
-                logger.warning("%s: %s; replacing the connection", self.name, action.reason)
-                self._reconnect(action.reason)
-        self._arm_timer()
-
-    def _send(self, action: Send) -> None:
-        record = action.record
-        if action.kind is RequestKind.SUBSCRIBE:
-            request = record.delivery.resume(record.request)
-        else:
-            request = protocol.unsubscribe_request(record.guid)
-        try:
-            self._send_frame(protocol.dumps(protocol.with_token(request, action.token)))
-        except ConnectionLostError:
-            # Not sent (the link is down or not ready yet): a real drop resets everything on
-            # the next open; a link that was only not ready gets it again from the retry queue.
-            self._perform(self._machine.send_failed(record, self._clock()))
-        except ClientClosedError:
-            pass  # the client is shutting down; nothing waits for this request any more
-
-    def _state_changed(self, action: StateChanged) -> None:
-        record = action.record
-        with STATE_CHANGED:
-            STATE_CHANGED.notify_all()
-        if record.state is SubscriptionState.CLOSED:
-            self._dispatcher.remove_route(record.guid)  # queued frames are discarded
-            return
-        change = StateChange(
-            guid=record.guid, opcode=record.opcode.value, state=record.state,
-            previous=action.previous, reason=action.reason, error=action.error,
-        )  # fmt: skip
-        delivery: StreamDelivery = record.delivery
-        notify = functools.partial(delivery.notify_state, change)
-        if record.state is SubscriptionState.FAILED:
-            # The route goes once the handles heard of it, in stream order.
-            self._post(record, lambda: (notify(), self._dispatcher.remove_route(record.guid)))
-        else:
-            if record.state is SubscriptionState.ACTIVE and delivery.settles_on_confirmation:
-                self._post(record, delivery.on_confirmed)
-            if any(handle.on_state is not None for handle in delivery.handles):
-                self._post(record, notify)
-
-    def _post(self, record: StreamRecord, call: Callable[[], object]) -> None:
-        route = record.route
-        if route is not None:
-            self._dispatcher.post(route, call)
-
-    # ------------------------------------------------------------------ control thread
-
-    def _refresh(self, stale: str) -> None:
-        """Control thread: the one forced refresh the machine asked for, then probe again."""
-        try:
-            self._tokens.force_refresh(stale)
-        except AlorError as exc:
-            self._hooks.on_error(exc, None)  # the retries go on with the token there is
-        with self._lock:
-            self._perform(self._machine.refreshed(self._token(), self._clock()))
-
-    def _arm_timer(self) -> None:
-        due = self._machine.next_due()
-        if due is None or (self._timer_due is not None and self._timer_due <= due):
-            return
-        self._timer_due = due
-        self._control.call_later(max(0.0, due - self._clock()), self._on_timer)
-
-    def _on_timer(self) -> None:
-        with self._lock:
-            self._timer_due = None
-            self._perform(self._machine.timer(self._clock(), self._token()))
-
-    def _token(self) -> str:
-        return self._tokens.cached_token()
 
     # ------------------------------------------------------------------ routing to callbacks
 

@@ -16,12 +16,15 @@ Rules of this module:
 * Who writes what: the queue, ``received``/``conflated``/``dropped``/``gaps`` change under the
   route's lock; ``delivered``/``errors``/lags are written only by the route's one running drain;
   ``_routes``/``_closed`` change under the dispatcher's lock. No lock is held while user code runs.
+* Owns the dispatcher's front: routes added and removed, ``deliver``/``report_gap``/``post``
+  (any thread), statistics, ``wait_idle`` and ``close``. A route itself is
+  :mod:`alor_sync.dispatch.routes`, the drain on a worker :mod:`alor_sync.dispatch.draining`
+  (this class's other half), the built-in threads :mod:`alor_sync.dispatch.workers`.
 """
 
 from __future__ import annotations
 
 import collections
-import enum
 import functools
 import logging
 import threading
@@ -32,20 +35,26 @@ from typing import Any, Protocol
 
 import attrs
 
+from alor_sync.dispatch.draining import DrainDepth, ErrorHook, RouteDrainer
+from alor_sync.dispatch.routes import (
+    Decode,
+    Gap,
+    Handler,
+    OverflowPolicy,
+    Posted,
+    Route,
+    RouteStatistics,
+)
+from alor_sync.dispatch.workers import WorkerPool, remaining
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_LOSSLESS_LIMIT",
     "DEFAULT_WORKERS",
-    "OVERFLOW",
     "Dispatcher",
     "DispatcherStatistics",
     "Executor",
-    "Gap",
-    "OverflowPolicy",
-    "Route",
-    "RouteStatistics",
 ]
 
 logger = logging.getLogger("alor_sync.dispatcher")
@@ -59,10 +68,6 @@ _monotonic = time.monotonic
 # What deliver() does once it has let go of the route's lock.
 _SCHEDULE, _REPLACED, _OVERFLOWED = 0, 1, 2
 
-Handler = Callable[[Any], object]
-Decode = Callable[[Any], Any]
-ErrorHook = Callable[[BaseException, Hashable], object]
-
 
 class Executor(Protocol):
     """Anything with ``submit(fn, *args)`` that eventually calls ``fn(*args)`` on some thread.
@@ -72,77 +77,6 @@ class Executor(Protocol):
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> object: ...
-
-
-class OverflowPolicy(enum.Enum):
-    """What a route does when its consumer falls behind.
-
-    ``LATEST_WINS``: every item is a full state; only the newest undelivered one is kept, the
-    replaced ones are counted as ``conflated`` (never across a gap from ``report_gap``).
-    ``LOSSLESS``: items queue up to ``limit``; on overflow the queued items are dropped,
-    ``on_overflow`` is called and a :class:`Gap` is queued in their place.
-    """
-
-    LATEST_WINS = "latest_wins"
-    LOSSLESS = "lossless"
-
-
-OVERFLOW = "overflow"
-
-
-@attrs.frozen
-class Gap:
-    """Marker of lost items, handed to the route's ``on_gap`` in stream order (on the worker).
-
-    ``dropped``: items this dispatcher discarded (0 when the loss happened elsewhere);
-    ``detected_at``: ``time.monotonic()`` of the loss; ``reason``: :data:`OVERFLOW` for a queue
-    overflow, else what the caller of :meth:`Dispatcher.report_gap` said.
-    """
-
-    route_key: Hashable
-    dropped: int
-    detected_at: float
-    reason: str = OVERFLOW
-
-
-class _Posted:
-    """Marker of a call queued by :meth:`Dispatcher.post`: run in stream order, like a Gap."""
-
-    __slots__ = ("call",)
-
-    def __init__(self, call: Callable[[], object]) -> None:
-        self.call = call
-
-
-def _is_marker(item: tuple[Any, float]) -> bool:
-    cls = item[0].__class__
-    return cls is Gap or cls is _Posted
-
-
-@attrs.frozen
-class RouteStatistics:
-    """Counters of one route (a snapshot).
-
-    ``received``: items passed to ``deliver()``; ``delivered``: items handed to decode + handler
-    (whether or not they raised); ``errors``: how many of those (and of ``on_gap`` calls) raised;
-    ``conflated``: replaced by a newer item (latest-wins); ``dropped``: discarded (overflow,
-    removal, close); ``gaps``: overflows; ``queue_depth``: items waiting; ``last_lag`` and
-    ``max_lag``: seconds from ``deliver()`` to the handler's start (``None`` before the first).
-    When the route is idle, ``received == delivered + conflated + dropped``.
-    """
-
-    key: Hashable
-    policy: OverflowPolicy
-    received: int
-    delivered: int
-    conflated: int
-    dropped: int
-    gaps: int
-    errors: int
-    queue_depth: int
-    max_queue_depth: int
-    last_lag: float | None
-    max_lag: float | None
 
 
 @attrs.frozen
@@ -159,197 +93,7 @@ class DispatcherStatistics:
     routes: Mapping[Hashable, RouteStatistics]
 
 
-class Route:
-    """One subscription's queue, policy and callbacks; made by :meth:`Dispatcher.add_route`.
-
-    Thread-safety: hand it to :meth:`Dispatcher.deliver` from the network thread. ``handler``,
-    ``decode`` and ``on_gap`` run on a worker (or the user's executor), one item at a time;
-    ``on_overflow`` and ``on_replaced`` run on the delivering thread and must be cheap library
-    code. Its attributes are the dispatcher's to change; read the counters through
-    :meth:`statistics`.
-    """
-
-    __slots__ = (
-        "_latest_wins",
-        "_lock",
-        "_open",
-        "_pending_gaps",
-        "_queue",
-        "_scheduled",
-        "conflated",
-        "decode",
-        "delivered",
-        "dropped",
-        "errors",
-        "gaps",
-        "handler",
-        "key",
-        "last_lag",
-        "limit",
-        "max_lag",
-        "max_queue_depth",
-        "on_gap",
-        "on_overflow",
-        "on_replaced",
-        "policy",
-        "received",
-    )
-
-    def __init__(
-        self,
-        key: Hashable,
-        handler: Handler,
-        decode: Decode | None,
-        policy: OverflowPolicy,
-        limit: int,
-        on_overflow: Callable[[Route], object] | None,
-        on_gap: Callable[[Gap], object] | None,
-    ) -> None:
-        self.key = key
-        self.handler = handler
-        self.decode = decode
-        self.policy = policy
-        self.limit = limit
-        self.on_overflow = on_overflow
-        self.on_gap = on_gap
-        self.on_replaced: Callable[[Any], object] | None = None
-        self._latest_wins = policy is OverflowPolicy.LATEST_WINS
-        self._lock = threading.Lock()
-        self._queue: collections.deque[tuple[Any, float]] = collections.deque()
-        self._scheduled = False  # the drain token: a drain task is queued or running
-        self._open = True  # False once removed or the dispatcher closed
-        # Markers in _queue (Gap and posted calls), not counted in queue_depth.
-        self._pending_gaps = 0
-        self.received = self.delivered = self.conflated = self.dropped = 0
-        self.gaps = self.errors = self.max_queue_depth = 0
-        self.last_lag: float | None = None
-        self.max_lag = 0.0
-
-    def statistics(self) -> RouteStatistics:
-        """A snapshot of this route's counters (any thread)."""
-        with self._lock:
-            depth = len(self._queue) - self._pending_gaps
-        last = self.last_lag
-        return RouteStatistics(
-            key=self.key,
-            policy=self.policy,
-            received=self.received,
-            delivered=self.delivered,
-            conflated=self.conflated,
-            dropped=self.dropped,
-            gaps=self.gaps,
-            errors=self.errors,
-            queue_depth=depth,
-            max_queue_depth=self.max_queue_depth,
-            last_lag=last,
-            max_lag=None if last is None else self.max_lag,
-        )
-
-    def _open_gap_locked(self, now: float) -> None:
-        """Overflow: drop the queued items (earlier gap markers stay) and queue a new gap."""
-        markers = [item for item in self._queue if _is_marker(item)]
-        dropped = len(self._queue) - len(markers)
-        self._queue.clear()
-        self._queue.extend(markers)
-        self._queue.append((Gap(self.key, dropped, now), now))
-        self._pending_gaps = len(markers) + 1
-        self.dropped += dropped
-        self.gaps += 1
-
-    def _discard_locked(self) -> None:
-        """Drop every queued item (caller holds ``_lock``); gap markers are not items."""
-        self.dropped += len(self._queue) - self._pending_gaps
-        self._queue.clear()
-        self._pending_gaps = 0
-
-    def __repr__(self) -> str:
-        return f"<Route {self.key!r} {self.policy.value}>"
-
-
-class _WorkerPool:
-    """The built-in executor: ``workers`` named daemon threads that call ``drain(route)``.
-
-    It queues the route itself (no ``Future``, no task object) and wakes at most one parked worker
-    per submission, the one parked last: with the usual one frame in flight, the same warm thread
-    takes every frame, which measured 10-15 % less socket-to-callback latency than waking the
-    workers in turn (``SimpleQueue``). A submission while a worker is busy still wakes another
-    one, so a blocked callback never holds up other subscriptions. Routes queued before
-    :meth:`stop` are still drained; the threads are daemons so that a handler stuck forever never
-    blocks interpreter exit.
-    """
-
-    def __init__(self, workers: int, drain: Callable[[Route], object]) -> None:
-        self._drain = drain
-        # Guards _ready, _parked and _stopping; held for a few bytecodes, never while draining.
-        self._mutex = threading.Lock()
-        self._ready: collections.deque[Route] = collections.deque()
-        self._parked: list[threading.Lock] = []  # a stack: the last one parked is woken first
-        self._stopping = False
-        self._threads = []
-        for n in range(1, workers + 1):
-            wake = threading.Lock()
-            wake.acquire()  # held = the worker sleeps on it; release() wakes it
-            self._threads.append(
-                threading.Thread(
-                    target=self._work, args=(wake,), name=f"alor-sync-dispatch-{n}", daemon=True
-                )
-            )
-        for thread in self._threads:
-            thread.start()
-
-    @property
-    def size(self) -> int:
-        return len(self._threads)
-
-    def submit(self, route: Route) -> None:
-        with self._mutex:
-            self._ready.append(route)
-            if not self._parked:
-                return  # every worker is awake and will look at _ready before parking
-            wake = self._parked.pop()
-        wake.release()
-
-    def stop(self) -> None:
-        """End every thread once the routes queued so far are drained (does not wait)."""
-        with self._mutex:
-            self._stopping = True
-            parked, self._parked = self._parked, []
-        for wake in parked:
-            wake.release()
-
-    def join(self, deadline: float | None) -> bool:
-        """Join every worker but the calling one; True if all of those ended by ``deadline``."""
-        current = threading.current_thread()
-        others = [t for t in self._threads if t is not current]
-        for thread in others:
-            thread.join(_remaining(deadline))
-        return not any(t.is_alive() for t in others)
-
-    def _work(self, wake: threading.Lock) -> None:
-        mutex, ready, parked, drain = self._mutex, self._ready, self._parked, self._drain
-        while True:
-            with mutex:
-                if ready:
-                    route: Route | None = ready.popleft()
-                elif self._stopping:
-                    return
-                else:
-                    parked.append(wake)
-                    route = None
-            if route is None:
-                wake.acquire()  # until submit() or stop() pops us and releases
-                continue
-            try:
-                drain(route)
-            except BaseException:  # drains catch user errors; this is the last line of defence
-                logger.exception("alor-sync: a dispatch worker caught an unexpected error")
-
-
-class _DrainDepth(threading.local):
-    depth = 0  # drains running on this thread (more than one only with an inline executor)
-
-
-class Dispatcher:
+class Dispatcher(RouteDrainer):
     """Runs each route's ``decode`` + ``handler`` on a bounded pool, in order per route.
 
     Thread-safety: every method may be called from any thread. :meth:`deliver` is meant for the
@@ -392,11 +136,11 @@ class Dispatcher:
         self._closers_inside = 0  # drains whose own thread is blocked in close()
         # One entry per drain in progress: deque.append/pop are atomic, so drains need no lock.
         self._running: collections.deque[None] = collections.deque()
-        self._local = _DrainDepth()
-        self._pool: _WorkerPool | None = None
+        self._local = DrainDepth()
+        self._pool: WorkerPool | None = None
         self._submit: Callable[[Route], object]
         if executor is None:
-            self._pool = _WorkerPool(workers or DEFAULT_WORKERS, self._drain)
+            self._pool = WorkerPool(workers or DEFAULT_WORKERS, self._drain)
             self._submit = self._pool.submit
         else:
             self._submit = functools.partial(executor.submit, self._drain)
@@ -450,9 +194,7 @@ class Dispatcher:
             route = self._routes.pop(key, None)
         if route is None:
             return False
-        with route._lock:
-            route._open = False
-            route._discard_locked()
+        route._close()
         self._wake_waiters()
         return True
 
@@ -494,7 +236,7 @@ class Dispatcher:
             elif route._latest_wins:
                 # A non-empty queue means a drain holds the token and will reach the newest item.
                 replaced = queue[-1][0]
-                if replaced.__class__ is Gap or replaced.__class__ is _Posted:
+                if replaced.__class__ is Gap or replaced.__class__ is Posted:
                     # A marker is a barrier: what came before it is not replaced by what follows.
                     queue.append((payload, queued_at))
                     route.max_queue_depth = max(
@@ -543,16 +285,7 @@ class Dispatcher:
         cheap, no user code. Ignored for a removed route or after :meth:`close`.
         """
         now = _monotonic()
-        with route._lock:
-            if not route._open:
-                return
-            route._queue.append((Gap(route.key, 0, now, reason), now))
-            route._pending_gaps += 1
-            route.gaps += 1
-            if route._scheduled:
-                return
-            route._scheduled = True
-        self._schedule(route)
+        self._queue_marker(route, Gap(route.key, 0, now, reason), now)
 
     def post(self, route: Route, call: Callable[[], object]) -> bool:
         """Run ``call()`` on the route's worker after the items already queued, in stream order.
@@ -563,27 +296,23 @@ class Dispatcher:
         :meth:`close`. An exception from ``call`` goes to ``on_error`` like a handler's.
         """
         now = _monotonic()
+        return self._queue_marker(route, Posted(call), now)
+
+    def _queue_marker(self, route: Route, marker: Gap | Posted, now: float) -> bool:
+        """Queue ``marker`` after the queued items and make sure a drain will reach it; False
+        (nothing queued) for a removed route or after :meth:`close`. A gap counts in ``gaps``."""
         with route._lock:
             if not route._open:
                 return False
-            route._queue.append((_Posted(call), now))
+            route._queue.append((marker, now))
             route._pending_gaps += 1
+            if marker.__class__ is Gap:
+                route.gaps += 1
             if route._scheduled:
                 return True
             route._scheduled = True
         self._schedule(route)
         return True
-
-    def _schedule(self, route: Route) -> None:
-        """Submit a drain for ``route``, whose token the caller holds."""
-        try:
-            self._submit(route)
-        except Exception as exc:  # a user executor that was shut down, say
-            with route._lock:
-                route._discard_locked()
-                route._scheduled = False
-            logger.error("alor-sync: cannot schedule route %r: %r", route.key, exc)
-            self._wake_waiters()
 
     @staticmethod
     def _call_on_replaced(route: Route, replaced: Any) -> None:
@@ -603,120 +332,6 @@ class Dispatcher:
             hook(route)
         except Exception:
             logger.exception("alor-sync: on_overflow hook of route %r raised", route.key)
-
-    # -- the worker side ---------------------------------------------------------------------
-
-    def _drain(self, route: Route) -> None:
-        """Handle up to ``batch_size`` items of ``route`` (worker thread; holds the token).
-
-        Needs no admission check: close() and remove_route() empty the queue before anyone waits
-        on ``_running``, and this drain registers in ``_running`` before its first pop.
-        """
-        running = self._running
-        running.append(None)
-        local = self._local
-        depth = local.depth
-        local.depth = depth + 1
-        released = False
-        try:
-            released = self._run_items(route)
-        finally:
-            local.depth = depth
-            if not released:
-                self._pass_token(route)
-            running.pop()
-            self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        # A waiter raises _waiters before it reads its predicate, and callers change what the
-        # predicate reads before calling this: either the waiter sees the change or we see it.
-        if self._waiters:
-            with self._lock:
-                self._changed.notify_all()
-
-    def _run_items(self, route: Route) -> bool:
-        """Run a batch; True if the queue ran dry and the token was released here.
-
-        The batch is taken off the queue under one acquisition of the route's lock (not one per
-        item), then run without it: a busy route costs one lock round and one wake-up per
-        batch. Order holds because only the token holder pops. A removal or close during the
-        batch stops it at the next item; the rest count as dropped, as if still queued.
-        """
-        lock, queue = route._lock, route._queue
-        # No lingering for the network thread before giving the token back: it hands over
-        # everything one socket read brought in one go (deliver(later=...)), and a yield here
-        # measured 10-30 % fewer msgs/s with 50 subscriptions (a GIL switch per drain).
-        budget = self._batch_size
-        while budget > 0 and route._open:
-            with lock:
-                if not queue:
-                    route._scheduled = False
-                    return True
-                # popleft, never clear(): clear() parks the old block in the deque's own free
-                # list, which measured 530 bytes more per subscription at 5,000 of them.
-                popleft = queue.popleft
-                batch = [popleft() for _ in range(min(budget, len(queue)))]
-                if route._pending_gaps:
-                    route._pending_gaps -= sum(map(_is_marker, batch))
-            self._run_batch(route, batch)
-            budget -= len(batch)
-        return False
-
-    def _run_batch(self, route: Route, batch: list[tuple[Any, float]]) -> None:
-        handler, decode, monotonic = route.handler, route.decode, _monotonic
-        for n, (payload, queued_at) in enumerate(batch):
-            if not route._open:  # removed or closed meanwhile: what is left is dropped
-                with route._lock:
-                    route.dropped += sum(1 for item in batch[n:] if not _is_marker(item))
-                return
-            cls = payload.__class__
-            if cls is Gap:
-                self._run_gap(route, payload)
-                continue
-            if cls is _Posted:
-                self._run_posted(route, payload)
-                continue
-            lag = monotonic() - queued_at
-            route.last_lag = lag
-            if lag > route.max_lag:
-                route.max_lag = lag
-            route.delivered += 1
-            try:
-                handler(payload if decode is None else decode(payload))
-            except Exception as exc:
-                route.errors += 1
-                self._report(exc, route.key)
-
-    def _pass_token(self, route: Route) -> None:
-        """After a full batch: resubmit (to the back of the line) if items remain, else release."""
-        with route._lock:
-            if not route._queue:
-                route._scheduled = False
-                return
-        self._schedule(route)
-
-    def _run_gap(self, route: Route, gap: Gap) -> None:
-        try:
-            if route.on_gap is None:
-                logger.warning("alor-sync: route %r lost %d items (gap)", route.key, gap.dropped)
-            else:
-                route.on_gap(gap)
-        except Exception as exc:
-            route.errors += 1
-            self._report(exc, route.key)
-
-    def _run_posted(self, route: Route, posted: _Posted) -> None:
-        try:
-            posted.call()
-        except Exception as exc:
-            route.errors += 1
-            self._report(exc, route.key)
-
-    def _report(self, exc: Exception, key: Hashable) -> None:
-        try:
-            self._on_error(exc, key)
-        except Exception:
-            logger.exception("alor-sync: the on_error hook raised while reporting on %r", key)
 
     # -- introspection and lifecycle ---------------------------------------------------------
 
@@ -766,13 +381,11 @@ class Dispatcher:
             routes = list(self._routes.values()) if first else []
         try:
             for route in routes:
-                with route._lock:
-                    route._open = False
-                    route._discard_locked()
+                route._close()
             self._wake_waiters()
             with self._lock:
                 settled = self._wait_locked(
-                    lambda: len(self._running) <= self._closers_inside, _remaining(deadline)
+                    lambda: len(self._running) <= self._closers_inside, remaining(deadline)
                 )
         finally:
             with self._lock:
@@ -788,10 +401,6 @@ class Dispatcher:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - _monotonic())
 
 
 def _require_positive(name: str, value: int) -> None:

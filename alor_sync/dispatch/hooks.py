@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from alor_sync.dispatch.dispatcher import Dispatcher, OverflowPolicy, Route
+from alor_sync.dispatch.dispatcher import Dispatcher
+from alor_sync.dispatch.routes import OverflowPolicy, Route
 from alor_sync.errors import APIError, DecodeError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
 

@@ -25,11 +25,8 @@ from alor_sync.emulator import Emulator
 from alor_sync.errors import ConnectionLostError, TokenRefreshError
 from alor_sync.events import GapNotice
 from alor_sync.transport.backoff import Backoff
-from alor_sync.transport.connection import (
-    ConnectionEvent,
-    ConnectionEventKind,
-    ReconnectingWebSocket,
-)
+from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 from tests.chaos.fake_broker import FakeBroker
 from tests.client_helpers import WAIT, Recorder, client_for, running
 
