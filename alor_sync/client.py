@@ -20,13 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from alor_sync.auth import TokenProvider
-from alor_sync.client_options import (
-    ClientOptions,
-    ConnectionOptions,
-    check_options,
-    make_tokens,
-    positive_seconds,
-)
+from alor_sync.client_options import ClientOptions, check_options, make_tokens
 from alor_sync.data.connections import DataConnections
 from alor_sync.data.links import (
     ClientStatistics,
@@ -49,6 +43,7 @@ from alor_sync.errors import ClientClosedError, ConnectFailedError, InvalidArgum
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport, StateChange
 from alor_sync.models.values import P
 from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.options import ConnectionOptions, positive_seconds
 from alor_sync.wire import Opcode
 
 if TYPE_CHECKING:

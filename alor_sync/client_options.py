@@ -8,35 +8,30 @@ Rules of this module:
   constructor itself names every option, and :mod:`alor_sync.client` documents them.
 * A bad option is refused at construction, named as the caller wrote it (:func:`check_options`),
   never later in ``start()``, after a token call, or under an internal name.
-* :class:`ConnectionOptions` is what every connection of one client shares (``/ws`` and
-  ``/cws``): heartbeats, timeouts, reconnect delays, TLS. Pure values; nothing here connects.
+* What every connection of one client shares is built here as a
+  :class:`~alor_sync.transport.options.ConnectionOptions` (the transport's own values).
 """
 
 from __future__ import annotations
 
-import math
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypedDict
-
-import attrs
 
 from alor_sync.auth import RefreshTokenProvider, StaticTokenProvider, TokenProvider
 from alor_sync.dispatch.dispatcher import Executor
 from alor_sync.endpoints import Endpoints
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, ResubscribeReport
-from alor_sync.transport.backoff import Backoff
+from alor_sync.transport.options import ConnectionOptions, positive_seconds
 
 if TYPE_CHECKING:
     from alor_sync.dispatch.hooks import ErrorHook
 
 __all__ = [
     "ClientOptions",
-    "ConnectionOptions",
     "check_options",
     "make_tokens",
-    "positive_seconds",
 ]
 
 
@@ -68,27 +63,6 @@ class ClientOptions(TypedDict, total=False):
     on_error: ErrorHook | None
 
 
-@attrs.frozen
-class ConnectionOptions:
-    """The socket options every connection of one client shares (already checked).
-
-    ``max_reconnect_attempts`` bounds the ``/ws`` connections only; the ``/cws`` channel is not
-    given it (it reconnects without a limit, as it always has).
-    """
-
-    heartbeat_interval: float | None
-    pong_timeout: float
-    connect_timeout: float
-    reconnect_delay: float
-    max_reconnect_delay: float
-    max_reconnect_attempts: int | None
-    ssl_context: ssl.SSLContext | None
-
-    def backoff(self) -> Backoff:
-        """A fresh reconnect backoff: each connection owns one (it is not thread-safe)."""
-        return Backoff(initial=self.reconnect_delay, maximum=self.max_reconnect_delay)
-
-
 # The options that are durations, in the order they are checked (heartbeat_interval may be None).
 _SECONDS = (
     "heartbeat_interval",
@@ -118,13 +92,6 @@ def make_tokens(
         return StaticTokenProvider(access_token)
     assert refresh_token is not None
     return RefreshTokenProvider(refresh_token, oauth_url, ssl_context=ssl_context)
-
-
-def positive_seconds(value: object) -> bool:
-    """A finite number > 0 (not a bool, not a numeric string): what a duration must be."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and value > 0
 
 
 def check_options(

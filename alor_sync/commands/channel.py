@@ -64,7 +64,6 @@ from typing import Any, Self
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.client_options import ConnectionOptions
 from alor_sync.commands.book import Command
 from alor_sync.commands.callbacks import CallbackRunner
 from alor_sync.commands.methods import OrderCommandMethods, command_arguments
@@ -75,6 +74,7 @@ from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.transport.backoff import Backoff
 from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.options import ConnectionOptions
 from alor_sync.transport.status import ConnectionEvent
 from alor_sync.wire import COMMAND_OPCODES, CommandOpcode
 

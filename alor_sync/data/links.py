@@ -25,7 +25,6 @@ import attrs
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
-from alor_sync.client_options import ConnectionOptions, positive_seconds
 from alor_sync.data.connections import DataConnections, DataLink
 from alor_sync.data.session import DataSession, SessionHooks
 from alor_sync.data.subscriptions import SubscriptionStatistics
@@ -35,6 +34,7 @@ from alor_sync.dispatch.hooks import HookRunner
 from alor_sync.errors import ConnectFailedError, InvalidArgumentError
 from alor_sync.events import ConnectionChange, GapNotice, StateChange
 from alor_sync.transport.connection import ReconnectingWebSocket
+from alor_sync.transport.options import ConnectionOptions, positive_seconds
 from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind, TransportStatistics
 from alor_sync.wire import Format, Opcode, parse_format, parse_opcode
 
