@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from alor_sync import decode
+from alor_sync import AlorClient, decode
 from alor_sync import protocol as p
+from alor_sync.data.generate import FILES, render
 from alor_sync.protocol.specs import SPECS, StreamSpec
 from alor_sync.wire import SUBSCRIPTION_OPCODES, Opcode
 
@@ -58,3 +59,29 @@ def test_builders_show_the_spec_in_help() -> None:
     assert signature.parameters["from_time"].default is inspect.Parameter.empty
     assert p.bars_request.__name__ == "bars_request"
     assert (p.bars_request.__doc__ or "").startswith("``BarsGetAndSubscribe``")
+
+
+@pytest.mark.parametrize("path", sorted(FILES), ids=lambda path: path.name)
+def test_generated_methods_equal_a_fresh_generation(path: Path) -> None:
+    # If this fails: python -m alor_sync.data.generate (and commit the result).
+    assert path.read_text(encoding="utf-8") == render(FILES[path])
+
+
+@pytest.mark.parametrize("spec", SPECS.values(), ids=lambda spec: spec.name)
+def test_every_subscribe_method_takes_every_parameter_of_its_spec(spec: StreamSpec) -> None:
+    method = getattr(AlorClient, f"subscribe_{spec.name}")
+    params = inspect.signature(method).parameters
+    key = ["symbol", "callback", "code"] if spec.key == "symbol" else ["portfolio", "callback"]
+    wanted = [p.name for p in spec.params if p.name not in ("code", "portfolio")]
+    delivery = ["raw", "silence_timeout", "conflate", "on_gap", "on_state"]
+    assert list(params) == ["self", *key, *wanted, *delivery]
+    assert params["exchange"].default == "MOEX"
+    assert (method.__doc__ or "").startswith(spec.doc)
+
+
+def test_a_wrong_call_is_a_type_error_as_for_any_method() -> None:
+    client = AlorClient("token", ws_url="ws://127.0.0.1:1/ws")
+    with pytest.raises(TypeError, match="depht"):
+        client.subscribe_order_book("SBER", print, depht=5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="callback"):
+        client.subscribe_positions("D39004")  # type: ignore[call-overload]
