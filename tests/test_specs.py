@@ -12,7 +12,8 @@ import pytest
 
 from alor_sync import AlorClient, decode
 from alor_sync import protocol as p
-from alor_sync.data.generate import FILES, render
+from alor_sync.data.generate import FILES
+from alor_sync.data.snapshot_reads import READS, Read
 from alor_sync.protocol.specs import SPECS, StreamSpec
 from alor_sync.wire import SUBSCRIPTION_OPCODES, Opcode
 
@@ -64,7 +65,7 @@ def test_builders_show_the_spec_in_help() -> None:
 @pytest.mark.parametrize("path", sorted(FILES), ids=lambda path: path.name)
 def test_generated_methods_equal_a_fresh_generation(path: Path) -> None:
     # If this fails: python -m alor_sync.data.generate (and commit the result).
-    assert path.read_text(encoding="utf-8") == render(FILES[path])
+    assert path.read_text(encoding="utf-8") == FILES[path]()
 
 
 @pytest.mark.parametrize("spec", SPECS.values(), ids=lambda spec: spec.name)
@@ -85,3 +86,13 @@ def test_a_wrong_call_is_a_type_error_as_for_any_method() -> None:
         client.subscribe_order_book("SBER", print, depht=5)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="callback"):
         client.subscribe_positions("D39004")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("read", READS, ids=lambda read: read.name)
+def test_every_get_takes_its_parameters_as_the_spec_declares_them(read: Read) -> None:
+    params = inspect.signature(getattr(AlorClient, f"get_{read.name}")).parameters
+    for param in read.keywords():
+        assert params[param.name].default == param.method_default
+        assert params[param.name].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["timeout"].default == read.timeout
+    assert ("settle" in params) is read.many

@@ -1,6 +1,6 @@
-"""Writes the typed ``subscribe_*`` modules from the stream specs:
-:mod:`alor_sync.data.stream_methods` (market data) and
-:mod:`alor_sync.data.portfolio_stream_methods` (portfolio streams).
+"""Writes the typed facade modules from the stream specs: :mod:`alor_sync.data.stream_methods`
+(market ``subscribe_*``), :mod:`alor_sync.data.portfolio_stream_methods` (portfolio
+``subscribe_*``) and :mod:`alor_sync.data.snapshot_methods` (the ``get_*`` reads).
 
 Rules of this module:
 
@@ -17,13 +17,15 @@ Regenerate with ``python -m alor_sync.data.generate``.
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alor_sync.data.snapshot_reads import DEFAULT_SETTLE, READS, Read
 from alor_sync.data.stream_options import DELIVERY_OPTIONS
 from alor_sync.protocol.specs import REQUIRED, SPECS, StreamSpec
 
-__all__ = ["FILES", "main", "render"]
+__all__ = ["FILES", "main", "render", "render_reads"]
 
 _HEADER = '''"""{title}
 
@@ -118,6 +120,13 @@ def _parameters(spec: StreamSpec, raw: bool) -> list[str]:
     return lines
 
 
+def _indented(doc: str) -> str:
+    """A docstring's text for a method body (blank lines stay empty)."""
+    return "\n".join(
+        f"        {line}" if line and i else line for i, line in enumerate(doc.split("\n"))
+    )
+
+
 def _method(spec: StreamSpec) -> str:
     name = f"subscribe_{spec.name}"
     member = f"Opcode.{spec.opcode.name}"
@@ -127,7 +136,7 @@ def _method(spec: StreamSpec) -> str:
         parts.append(
             f"    @overload\n    def {name}(\n{params}    ) -> Subscription[{result}]: ...\n"
         )
-    doc = spec.doc.replace("\n", "\n        ")
+    doc = _indented(spec.doc)
     parts.append(
         f"    @described_by({member})\n"
         f"    def {name}(self, *args: Any, **kwargs: Any) -> Subscription[Any]:\n"
@@ -148,19 +157,31 @@ def _imports(body: str, specs: list[StreamSpec], base: tuple[str, str]) -> str:
         "alor_sync.wire": {"Opcode"},
     }
     froms.setdefault(base[0], set()).add(base[1])
+    _add_used(body, froms)
+    return _import_lines(froms)
+
+
+def _add_used(body: str, froms: dict[str, set[str]]) -> None:
+    """Add the imports of the annotation names ``body`` uses."""
     for word, (module, name) in _IMPORTS.items():
         if f"{word}[" in body or f": {word}" in body or f"| {word}" in body:
             froms.setdefault(module, set()).add(name)
-    std = [m for m in froms if not m.startswith("alor_sync")]
+
+
+def _import_lines(froms: dict[str, set[str]]) -> str:
+    """isort's layout: the standard library, then this package, each sorted."""
+    std = sorted(m for m in froms if not m.startswith("alor_sync"))
     ours = sorted(m for m in froms if m.startswith("alor_sync"))
-    lines = [
-        [f"from {m} import {_names(froms[m])}" for m in group] for group in (sorted(std), ours)
-    ]
-    return "\n\n".join("\n".join(group) for group in lines)
+    lines = [[_import(m, froms[m]) for m in group] for group in (std, ours)]
+    return "\n\n".join("\n".join(group) for group in lines if group)
 
 
-def _names(names: set[str]) -> str:
-    return ", ".join(sorted(names, key=_sort_key))
+def _import(module: str, names: set[str]) -> str:
+    ordered = sorted(names, key=_sort_key)
+    line = f"from {module} import {', '.join(ordered)}"
+    if len(line) <= 100:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {name},\n" for name in ordered) + ")"
 
 
 def _sort_key(name: str) -> tuple[int, str]:
@@ -195,14 +216,119 @@ def render(market: bool) -> str:
     return f"{header}\n{body}"
 
 
+_READS_HEADER = '''"""The one-shot ``get_*`` reads of the client: subscribe, collect, unsubscribe,
+return (how each tells the end of its history: :mod:`alor_sync.data.snapshot_reads`).
+
+Generated from the stream specs and :data:`~alor_sync.data.snapshot_reads.READS`: do not edit;
+regenerate with ``python -m alor_sync.data.generate``.
+
+Rules of this module:
+
+* One typed method per read (two overloads where the symbol may be positional or ``code=``);
+  the body hands its ``locals()`` to :meth:`~alor_sync.data.snapshot_reads.SnapshotReads._read`.
+* Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds).
+"""
+
+from __future__ import annotations
+
+{imports}
+
+__all__ = ["SnapshotMethods"]
+
+
+class SnapshotMethods(SnapshotReads[P]):
+    """Mixin of :class:`~alor_sync.client.AlorClient`: blocking one-shot reads (see
+    :class:`~alor_sync.data.snapshot_reads.SnapshotReads` for what they raise)."""
+'''
+
+
+def _literal(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _read_tail(read: Read, stub: bool) -> list[str]:
+    """The keyword-only parameters of a get after its positional ones."""
+    lines = []
+    for p in read.keywords():
+        default = "..." if stub else _literal(p.method_default)
+        lines.append(f"{p.name}: {annotation(p.annotation)} = {default}")
+    lines.append(f"timeout: float = {'...' if stub else _literal(read.timeout)}")
+    if read.many:
+        lines.append(f"settle: float = {'...' if stub else _literal(DEFAULT_SETTLE)}")
+    return lines
+
+
+def _positional(read: Read, optional: bool) -> list[str]:
+    lines = []
+    for p in read.positional:
+        text = annotation(p.annotation)
+        if p.method_default is not REQUIRED:
+            lines.append(f"{p.name}: {text} = {_literal(p.method_default)}")
+        elif optional:
+            lines.append(f"{p.name}: {text} | None = None")
+        else:
+            lines.append(f"{p.name}: {text}")
+    return lines
+
+
+def _signature(name: str, lines: list[str], result: str, stub: bool) -> str:
+    params = "".join(f"        {line},\n" for line in lines)
+    end = " ..." if stub else ""
+    return f"    def {name}(\n{params}    ) -> {result}:{end}\n"
+
+
+def _read_method(read: Read) -> str:
+    spec = read.spec
+    name = f"get_{read.name}"
+    model = f"{spec.model.__name__}[P]"
+    result = f"list[{model}]" if read.many else model
+    parts = []
+    if any(p.method_default is REQUIRED for p in read.positional):
+        by_symbol = ["self", "symbol: str", *_positional(read, False), "*", *_read_tail(read, True)]
+        by_code = ["self", "*", "code: str", *_positional(read, False), *_read_tail(read, True)]
+        for lines in (by_symbol, by_code):
+            parts.append("    @overload\n" + _signature(name, lines, result, stub=True))
+    if spec.key == "symbol":
+        symbol, code = "symbol: str | None = None", "code: str | None = None"
+        key = [symbol, *_positional(read, True), "*", code]
+    else:
+        key = ["portfolio: str", "*"]
+    doc = _indented(read.doc)
+    parts.append(
+        _signature(name, ["self", *key, *_read_tail(read, False)], result, stub=False)
+        + f'        """{doc}"""\n'
+        + f'        answer: {result} = self._read("{read.name}", locals())\n'
+        + "        return answer\n"
+    )
+    return "\n".join(parts)
+
+
+def render_reads() -> str:
+    """The source of the ``get_*`` module."""
+    body = "\n".join(_read_method(read) for read in READS)
+    froms: dict[str, set[str]] = {
+        "alor_sync.data.snapshot_reads": {"SnapshotReads"},
+        "alor_sync.models": {SPECS[read.opcode].model.__name__ for read in READS},
+        "alor_sync.models.values": {"P"},
+    }
+    if "@overload" in body:
+        froms["typing"] = {"overload"}
+    _add_used(body, froms)
+    return _READS_HEADER.format(imports=_import_lines(froms)) + "\n" + body
+
+
 _HERE = Path(__file__).resolve().parent
-FILES = {_HERE / "stream_methods.py": True, _HERE / "portfolio_stream_methods.py": False}
-"""Each generated file and its ``render`` argument."""
+FILES: dict[Path, Callable[[], str]] = {
+    _HERE / "stream_methods.py": lambda: render(market=True),
+    _HERE / "portfolio_stream_methods.py": lambda: render(market=False),
+    _HERE / "snapshot_methods.py": render_reads,
+}
+"""Each generated file and what renders it."""
 
 
 def main() -> None:
-    for path, market in FILES.items():
-        path.write_text(render(market), encoding="utf-8")
+    for path, rendering in FILES.items():
+        path.write_text(rendering(), encoding="utf-8")
         print(f"wrote {path}")
 
 
