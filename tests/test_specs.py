@@ -14,13 +14,12 @@ from alor_sync import AlorClient, decode
 from alor_sync import protocol as p
 from alor_sync.data.generate import FILES
 from alor_sync.data.snapshot_reads import READS, Read
+from alor_sync.errors import InvalidArgumentError
 from alor_sync.protocol.specs import SPECS, StreamSpec
 from alor_sync.wire import SUBSCRIPTION_OPCODES, Opcode
 
 # Sent by every request, not parameters of a spec.
 _ENVELOPE = {"opcode", "guid", "token"}
-# Parameters the SDK knows and the documentation does not: deliberately not offered.
-_UNDOCUMENTED = {(Opcode.BARS, "sliceMode")}
 
 
 def _documented(samples_dir: Path) -> dict[str, dict[str, Any]]:
@@ -39,7 +38,7 @@ def test_spec_has_every_documented_parameter(samples_dir: Path, spec: StreamSpec
     wanted = {
         wire: bool(param.get("required"))
         for wire, param in documented.items()
-        if wire not in _ENVELOPE and (spec.opcode, wire) not in _UNDOCUMENTED
+        if wire not in _ENVELOPE
     }
     assert {param.wire: param.required for param in spec.params} == wanted
 
@@ -96,3 +95,13 @@ def test_every_get_takes_its_parameters_as_the_spec_declares_them(read: Read) ->
         assert params[param.name].kind is inspect.Parameter.KEYWORD_ONLY
     assert params["timeout"].default == read.timeout
     assert ("settle" in params) is read.many
+
+
+def test_slice_mode_is_sent_in_the_sdk_spelling() -> None:
+    request = p.bars_request("g", code="SBER", exchange="MOEX", tf=60, from_time=0)
+    assert "sliceMode" not in request
+    request = p.bars_request("g", code="SBER", exchange="MOEX", tf=60, from_time=0,
+                             slice_mode="dailyintervals")  # fmt: skip
+    assert request["sliceMode"] == "DailyIntervals"
+    with pytest.raises(InvalidArgumentError, match="slice_mode must be one of EqualIntervals"):
+        p.bars_request("g", code="SBER", exchange="MOEX", tf=60, from_time=0, slice_mode="hourly")

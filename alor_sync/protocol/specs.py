@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import attrs
 
+from alor_sync.errors import InvalidArgumentError
 from alor_sync.models import (
     AllTrade,
     Bar,
@@ -50,6 +51,7 @@ __all__ = [
     "ALL_TRADES_MAX_DEPTH",
     "ORDER_BOOK_MAX_DEPTH",
     "REQUIRED",
+    "SLICE_MODES",
     "SPECS",
     "Param",
     "ReplayRule",
@@ -213,6 +215,27 @@ _SPLIT_ADJUST = Param(
     "adjust the history for splits",
     server_default=True,
 )
+# Not in the documentation: the spellings of the broker's SDK enum (reference 2, bars).
+SLICE_MODES = ("EqualIntervals", "DailyIntervals")
+
+
+def _slice_mode(name: str, value: Any) -> str:
+    raw = value.value if isinstance(value, enum.Enum) else value
+    for mode in SLICE_MODES:
+        if isinstance(raw, str) and raw.lower() == mode.lower():
+            return mode
+    raise InvalidArgumentError(
+        f"{name} must be one of {', '.join(SLICE_MODES)} (any casing), got {value!r}"
+    )
+
+
+_SLICE_MODE = Param(
+    "slice_mode",
+    "sliceMode",
+    str | None,
+    _slice_mode,
+    "how candles are cut: EqualIntervals or DailyIntervals (SDK only, undocumented)",
+)
 _VIRTUAL = Param(
     "include_virtual_trades",
     "includeVirtualTrades",
@@ -260,7 +283,7 @@ _ALL: tuple[StreamSpec, ...] = (
         Opcode.BARS,
         "bars",
         "symbol",
-        _market(_TF, _FROM, SKIP_HISTORY, _SPLIT_ADJUST, FREQUENCY),
+        _market(_TF, _FROM, SKIP_HISTORY, _SPLIT_ADJUST, _SLICE_MODE, FREQUENCY),
         Bar,
         latest_wins=False,
         replay=ReplayRule.BAR_TIMES,
