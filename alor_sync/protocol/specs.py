@@ -62,12 +62,14 @@ ORDER_BOOK_MAX_DEPTH = 50
 ALL_TRADES_MAX_DEPTH = 5000
 
 
-class _Required(enum.Enum):
+class _Marker(enum.Enum):
     REQUIRED = "required"
+    SAME = "same"
 
 
-REQUIRED = _Required.REQUIRED
+REQUIRED = _Marker.REQUIRED
 """The default of a parameter the request cannot go without."""
+_SAME = _Marker.SAME
 
 Check = Callable[[str, Any], Any]  # (python name, value) -> the wire form, or InvalidArgumentError
 
@@ -90,7 +92,7 @@ class Param:
     check: Check
     doc: str
     default: object = None
-    facade_default: object = REQUIRED  # REQUIRED here: the same as ``default``
+    facade_default: object = _SAME  # the methods' default where it is not ``default``
     server_default: object = None  # what the server assumes when it is left out (for the CLI)
 
     @property
@@ -100,7 +102,7 @@ class Param:
     @property
     def method_default(self) -> object:
         """The default of the ``subscribe_*`` methods (REQUIRED: none)."""
-        return self.default if self.facade_default is REQUIRED else self.facade_default
+        return self.default if self.facade_default is _SAME else self.facade_default
 
 
 @attrs.frozen
@@ -128,10 +130,6 @@ class StreamSpec:
         return next(p for p in self.params if p.name == name)
 
 
-def _text(name: str, value: Any) -> str:
-    return check_text(name, value)
-
-
 def _bounded(low: int, high: int | None = None) -> Check:
     return lambda name, value: check_integer(name, value, low, high)
 
@@ -148,13 +146,17 @@ def _statuses(name: str, value: Any) -> list[str]:
     return check_order_statuses(value)
 
 
-CODE = Param("code", "code", str, _text, "the instrument's ticker (wire ``code``)", REQUIRED)
-PORTFOLIO = Param("portfolio", "portfolio", str, _text, "the portfolio, e.g. D39004", REQUIRED)
+CODE = Param("code", "code", str, check_text, "the instrument's ticker (wire ``code``)", REQUIRED)
+PORTFOLIO = Param("portfolio", "portfolio", str, check_text, "the portfolio, e.g. D39004", REQUIRED)
 EXCHANGE = Param(
-    "exchange", "exchange", str, _text, "MOEX or SPBX", REQUIRED, facade_default="MOEX"
+    "exchange", "exchange", str, check_text, "MOEX or SPBX", REQUIRED, facade_default="MOEX"
 )
 GROUP = Param(
-    "instrument_group", "instrumentGroup", str | None, _text, "instrument group (board), e.g. TQBR"
+    "instrument_group",
+    "instrumentGroup",
+    str | None,
+    check_text,
+    "instrument group (board), e.g. TQBR",
 )
 FORMAT = Param(
     "format", "format", Format | str, _format, "wire format: Simple, Slim or Heavy", Format.SIMPLE
