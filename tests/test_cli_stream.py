@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from alor_sync.cli import main
+from alor_sync.cli import build_parser, main
 from alor_sync.cli.console import Console
-from alor_sync.cli.stream import KINDS, _Printer
+from alor_sync.cli.stream import KINDS, _Printer, build_params
 from alor_sync.emulator import Emulator
+from alor_sync.protocol.specs import SPECS
 from tests.test_cli_support import run_cli, urls
 
 # kind -> (key, extra flags); each must deliver at least one message from this emulator
@@ -177,3 +178,23 @@ def test_count_stops_after_n_lines() -> None:
         printer({"n": n})
     assert out.getvalue().splitlines() == ['{"n":0}', '{"n":1}']
     assert printer.done.is_set()
+
+
+def _params(*argv: str) -> dict[str, object]:
+    args = build_parser().parse_args(["stream", *argv])
+    return build_params(KINDS[args.kind], args)
+
+
+def test_every_spec_parameter_is_a_flag_read_by_its_type() -> None:
+    bars = _params("bars", "SBER", "--tf", "d", "--from", "100", "--no-split-adjust",
+                   "--skip-history", "--board", "TQBR", "--frequency", "50")  # fmt: skip
+    assert bars == {
+        "exchange": "MOEX", "format": "Simple", "tf": "D", "from_time": 100,
+        "split_adjust": False, "skip_history": True, "instrument_group": "TQBR", "frequency": 50,
+    }  # fmt: skip
+    orders = _params("orders", "D1", "--order-statuses", "working, filled", "--format", "Slim")
+    assert orders == {"exchange": "MOEX", "format": "Slim", "order_statuses": ["working", "filled"]}
+    trades = _params("all-trades", "SBER", "--depth", "7", "--include-virtual-trades")
+    assert (trades["depth"], trades["include_virtual_trades"]) == (7, True)
+    for kind, spec in ((name, SPECS[k.opcode]) for name, k in KINDS.items()):
+        assert kind == spec.name.replace("_", "-") and KINDS[kind].summary == spec.summary

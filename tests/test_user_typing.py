@@ -77,6 +77,11 @@ def on_payload(payload: dict[str, Any]) -> None:
 sub = client.subscribe_quotes("SBER", on_payload, raw=True)
 assert_type(sub, Subscription[dict[str, Any]])
 client.subscribe_positions("D39004", lambda p: print(p.get("symbol")), raw=True)
+stops = client.subscribe_stop_orders(
+    "D39004", lambda o: print(o.id), order_statuses=["working"], format="Slim",
+    silence_timeout=5.0, conflate=False, on_gap=print, on_state=print, exchange="SPBX",
+)  # fmt: skip
+assert_type(stops.statistics().received, int)
 """,
 }
 
@@ -102,6 +107,20 @@ def on_trade(trade: Trade) -> None:
 client.subscribe_quotes("SBER", on_trade)
 """,
         {9: "arg-type"},
+    ),
+    "wrong_payload_on_a_portfolio_stream": (
+        """
+client = AlorClient("token", ws_url="ws://127.0.0.1:1/ws")
+
+
+def on_trade(trade: Trade) -> None:
+    print(trade.price)
+
+
+client.subscribe_positions("D39004", on_trade, skip_history=True)
+client.subscribe_orders("D39004", lambda order: print(order.symbl))
+""",
+        {9: "arg-type", 10: "attr-defined"},
     ),
     "float_callback_on_exact_client": (
         """

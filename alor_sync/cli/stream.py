@@ -2,9 +2,10 @@
 
 Rules of this module:
 
-* One table (:data:`KINDS`) says, per friendly kind name, which opcode it is, whether its key is a
-  symbol or a portfolio, and which optional flags apply; a flag that does not apply is a usage
-  error, never silently ignored.
+* The kinds and their flags come from the stream specs (:mod:`alor_sync.protocol.specs`): one
+  kind per spec (:data:`KINDS`), one flag per optional parameter, read by the type the spec
+  declares; only spellings (``--board``, ``--from``) are this module's. A flag that does not
+  apply to the kind is a usage error, never silently ignored.
 * Lines are written from the subscription's callback (a dispatcher worker), one subscription so
   they are in order; the main thread only waits for ``--count``, ``--duration``, a rejection or
   Ctrl+C. A reader that goes away (``| head``) ends the command quietly.
@@ -15,7 +16,8 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -35,13 +37,15 @@ from alor_sync.cli.parsing import (
 )
 from alor_sync.client import AlorClient
 from alor_sync.data.subscriptions import Subscription, SubscriptionState
+from alor_sync.protocol.specs import SPECS, Param, StreamSpec
 from alor_sync.wire import Opcode
 
 __all__ = ["KINDS", "QuietNotice", "StreamKind", "add_parser", "default_portfolio", "run"]
 
-_MARKET_FLAGS = frozenset({"board"})
 # A confirmed subscription silent this long (seconds) gets a "waiting for data" note on stderr.
 QUIET_NOTICE_AFTER = 1.0
+# Given once for every kind (``--exchange``, ``--format``) or as KEY: not per-kind flags.
+_COMMON_PARAMS = frozenset({"code", "portfolio", "exchange", "format"})
 
 
 @attrs.frozen
@@ -54,53 +58,60 @@ class StreamKind:
     summary: str
 
 
-def _market(opcode: Opcode, summary: str, *flags: str) -> StreamKind:
-    return StreamKind(opcode, "symbol", _MARKET_FLAGS | frozenset(flags), summary)
+@attrs.frozen
+class _Flag:
+    """How the command line spells a spec parameter (where its name is not enough)."""
+
+    flag: str
+    dest: str
+    metavar: str | None = None
+    how: str = ""  # how to write the value on a command line, in place of the spec's doc line
+    note: str = ""  # what the CLI adds (its own default)
 
 
-def _portfolio(opcode: Opcode, summary: str, *flags: str) -> StreamKind:
-    return StreamKind(opcode, "portfolio", frozenset({"skip_history", *flags}), summary)
-
-
-KINDS: dict[str, StreamKind] = {
-    "order-book": _market(
-        Opcode.ORDER_BOOK, "order book (whole book each frame)", "depth", "frequency"
-    ),
-    "bars": _market(
-        Opcode.BARS,
-        "candles from --from, then live",
-        "tf",
+# Spellings that differ from ``--<name-with-dashes>``; dests are what ``record`` sets too.
+_SPELLINGS = {
+    "instrument_group": _Flag("--board", "board"),
+    "from_time": _Flag(
+        "--from",
         "from_time",
-        "skip_history",
-        "split_adjust",
-        "frequency",
+        "WHEN",
+        how="start as unix seconds, ISO 8601 or a time ago (2h)",
+        note="default 50 bars",
     ),
-    "quotes": _market(Opcode.QUOTES, "quote summary", "frequency"),
-    "all-trades": _market(
-        Opcode.ALL_TRADES, "the exchange's trade tape", "depth", "include_virtual_trades"
+    "tf": _Flag("--tf", "tf", note="default 60"),
+    "frequency": _Flag("--frequency", "frequency", "MS"),
+    "order_statuses": _Flag(
+        "--order-statuses", "order_statuses", "LIST", how="filter history, e.g. working,filled"
     ),
-    "instruments": _market(Opcode.INSTRUMENTS, "instrument attributes (full, then changes)"),
-    "positions": _portfolio(Opcode.POSITIONS, "positions, money included"),
-    "summaries": _portfolio(Opcode.SUMMARIES, "portfolio summary (buying power, P&L)"),
-    "risks": _portfolio(Opcode.RISKS, "portfolio risk figures"),
-    "spectra-risks": _portfolio(Opcode.SPECTRA_RISKS, "derivatives (FORTS) risks"),
-    "trades": _portfolio(Opcode.TRADES, "own trades"),
-    "orders": _portfolio(Opcode.ORDERS, "market and limit orders", "order_statuses"),
-    "stop-orders": _portfolio(Opcode.STOP_ORDERS, "stop and stop-limit orders", "order_statuses"),
 }
 
-# Flags a kind may or may not accept: dest -> how it is spelled on the command line.
-_OPTIONAL_FLAGS = {
-    "board": "--board",
-    "depth": "--depth",
-    "frequency": "--frequency",
-    "tf": "--tf",
-    "from_time": "--from",
-    "skip_history": "--skip-history",
-    "split_adjust": "--split-adjust",
-    "include_virtual_trades": "--include-virtual-trades",
-    "order_statuses": "--order-statuses",
-}
+
+def _spelling(name: str) -> _Flag:
+    return _SPELLINGS.get(name) or _Flag("--" + name.replace("_", "-"), name)
+
+
+def _kind(spec: StreamSpec) -> StreamKind:
+    own = frozenset(_spelling(p.name).dest for p in spec.params if p.name not in _COMMON_PARAMS)
+    return StreamKind(spec.opcode, spec.key, own, spec.summary)
+
+
+KINDS: dict[str, StreamKind] = {spec.name.replace("_", "-"): _kind(spec) for spec in SPECS.values()}
+
+
+def _optional_params() -> dict[str, tuple[_Flag, Param, list[StreamSpec]]]:
+    """Each per-kind parameter once, in spec order: dest -> (its flag, the parameter, the specs
+    of the kinds that take it)."""
+    found: dict[str, tuple[_Flag, Param, list[StreamSpec]]] = {}
+    for spec in SPECS.values():
+        for param in spec.params:
+            if param.name not in _COMMON_PARAMS:
+                flag = _spelling(param.name)
+                found.setdefault(flag.dest, (flag, param, []))[2].append(spec)
+    return found
+
+
+_OPTIONAL = _optional_params()
 
 EPILOG = """\
 examples:
@@ -157,54 +168,52 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
+def _reader(param: Param) -> dict[str, Any]:
+    """How argparse reads a parameter, by the type the spec declares."""
+    kind = param.annotation
+    if kind == int | None:
+        return {"type": whole_number}
+    if kind == int | str:
+        return {"type": _timeframe}
+    if kind == int | datetime:
+        return {"type": unix_time}
+    if kind == Iterable[str] | None:
+        return {"type": _statuses}
+    if kind == bool | None:
+        # "--no-x" only where the server's default is yes; elsewhere the flag alone says it
+        on = argparse.BooleanOptionalAction if param.server_default is True else "store_true"
+        return {"action": on, "default": None}
+    return {}
+
+
+def _help(flag: _Flag, param: Param, specs: list[StreamSpec]) -> str:
+    """The parameter's doc line, after the kinds it applies to (those sharing a doc together)."""
+    by_doc: dict[str, list[StreamSpec]] = {}
+    for spec in specs:
+        by_doc.setdefault(flag.how or spec.param(param.name).doc, []).append(spec)
+    text = "; ".join(f"{_kinds(group)}: {doc}" for doc, group in by_doc.items())
+    return f"{text} ({flag.note})" if flag.note else text
+
+
+def _kinds(specs: list[StreamSpec]) -> str:
+    """``market kinds`` / ``account kinds`` where a flag applies to all of them, else names."""
+    names: list[str] = []
+    for key, label in (("symbol", "market kinds"), ("portfolio", "account kinds")):
+        of_key = [s for s in specs if s.key == key]
+        if len(of_key) > 1 and len(of_key) == sum(s.key == key for s in SPECS.values()):
+            names.append(label)
+        else:
+            names.extend(s.name.replace("_", "-") for s in of_key)
+    return ", ".join(names)
+
+
 def _add_stream_parameters(parser: argparse.ArgumentParser) -> None:
     opts = parser.add_argument_group("stream parameters (each applies to some kinds only)")
-    opts.add_argument("--board", help="instrument group, e.g. TQBR (market kinds)")
-    opts.add_argument(
-        "--depth",
-        type=whole_number,
-        help="order-book levels (1-50) / all-trades history (max 5000)",
-    )
-    opts.add_argument(
-        "--frequency",
-        type=whole_number,
-        metavar="MS",
-        help="at most one frame per MS milliseconds",
-    )
-    opts.add_argument(
-        "--tf", type=_timeframe, help="bars: seconds (60, 300, 3600...) or D, W, M, Y (default 60)"
-    )
-    opts.add_argument(
-        "--from",
-        dest="from_time",
-        type=unix_time,
-        metavar="WHEN",
-        help="bars: start as unix seconds, ISO 8601 or a time ago (2h); default 50 bars",
-    )
-    opts.add_argument(
-        "--skip-history",
-        action="store_true",
-        default=None,
-        help="only new data, no history/snapshot",
-    )
-    opts.add_argument(
-        "--split-adjust",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="bars: adjust history for splits (server default: yes)",
-    )
-    opts.add_argument(
-        "--include-virtual-trades",
-        action="store_true",
-        default=None,
-        help="all-trades: include virtual trades",
-    )
-    opts.add_argument(
-        "--order-statuses",
-        type=_statuses,
-        metavar="LIST",
-        help="orders/stop-orders: filter history, e.g. working,filled",
-    )
+    for dest, (flag, param, specs) in _OPTIONAL.items():
+        extra: dict[str, Any] = {} if flag.metavar is None else {"metavar": flag.metavar}
+        opts.add_argument(
+            flag.flag, dest=dest, help=_help(flag, param, specs), **_reader(param), **extra
+        )
 
 
 def _default_from(tf: int | str) -> int:
@@ -216,13 +225,13 @@ def build_params(kind: StreamKind, args: argparse.Namespace) -> dict[str, Any]:
     """The ``subscribe`` keyword arguments for ``kind`` (without the key); usage errors for
     flags that do not apply."""
     params: dict[str, Any] = {"exchange": args.exchange, "format": args.format}
-    for dest, flag in _OPTIONAL_FLAGS.items():
-        value = getattr(args, dest)
+    for dest, (flag, param, _) in _OPTIONAL.items():
+        value = getattr(args, dest, None)
         if value is None:
             continue
         if dest not in kind.flags:
-            raise UsageError(f"{flag} does not apply to '{args.kind}'")
-        params["instrument_group" if dest == "board" else dest] = value
+            raise UsageError(f"{flag.flag} does not apply to '{args.kind}'")
+        params[param.name] = value
     if kind.opcode is Opcode.BARS:
         params.setdefault("tf", 60)
         params.setdefault("from_time", _default_from(params["tf"]))

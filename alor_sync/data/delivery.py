@@ -15,7 +15,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
@@ -25,6 +24,7 @@ from alor_sync.dispatch.routes import Gap
 from alor_sync.errors import MalformedFrameError
 from alor_sync.events import GapNotice, GapReason, StateChange
 from alor_sync.protocol.frames import data_payload
+from alor_sync.protocol.specs import SPECS, ReplayRule
 from alor_sync.wire import Format, Opcode
 
 __all__ = ["Handle", "ReplayRule", "StreamDelivery", "replay_rule"]
@@ -41,23 +41,9 @@ class Handle(Protocol):
     def closed(self) -> bool: ...
 
 
-class ReplayRule(enum.Enum):
-    """How a stream's renewed subscription is joined to what its callback already had."""
-
-    IDS = "ids"  # all trades, own trades: items with growing ids; drop ids already delivered
-    BAR_TIMES = "bar_times"  # bars: re-requested from the last bar; its re-send is an update
-    SNAPSHOT = "snapshot"  # the whole state again (orders, positions, instruments, books...)
-
-
-_ID_STREAMS = frozenset({Opcode.ALL_TRADES, Opcode.TRADES})
-
-
 def replay_rule(opcode: Opcode) -> ReplayRule:
-    if opcode in _ID_STREAMS:
-        return ReplayRule.IDS
-    if opcode is Opcode.BARS:
-        return ReplayRule.BAR_TIMES
-    return ReplayRule.SNAPSHOT
+    """The stream's replay rule, as its spec states it."""
+    return SPECS[opcode].replay
 
 
 # Own trades replay the session's trades: the ids of this many recent ones are kept to drop

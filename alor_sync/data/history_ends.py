@@ -18,7 +18,7 @@ What the rules rely on (reference 2.5):
 
 When none of these happens (an empty history, a history shorter than asked, no live event), the
 caller decides with the server's confirmation and a quiet interval (see
-:mod:`alor_sync.data.snapshot_methods`). The collections are keyed (by candle time, trade id,
+:mod:`alor_sync.data.snapshot_reads`). The collections are keyed (by candle time, trade id,
 order id, symbol) so that a history sent twice never yields duplicates.
 
 Rules of this module: no threads, no I/O, no clock; a rule is fed by one thread at a time (the

@@ -18,6 +18,7 @@ import attrs
 
 from alor_sync.errors import APIError
 from alor_sync.events import SubscriptionState
+from alor_sync.protocol.specs import SPECS
 from alor_sync.wire import Format, Opcode
 
 __all__ = [
@@ -41,9 +42,9 @@ __all__ = [
 
 # Streams whose every frame is a full state: when a consumer falls behind only the newest frame
 # matters. All other streams are events, delivered losslessly up to a bound, then reported as a gap.
-LATEST_WINS_OPCODES = frozenset(
-    {Opcode.ORDER_BOOK, Opcode.QUOTES, Opcode.SUMMARIES, Opcode.RISKS, Opcode.SPECTRA_RISKS}
-)
+# The stream specs say which (``latest_wins``), and which may be shared (``shareable``).
+LATEST_WINS_OPCODES = frozenset(op for op, spec in SPECS.items() if spec.latest_wins)
+_SHAREABLE_OPCODES = frozenset(op for op, spec in SPECS.items() if spec.shareable)
 
 # The server refused the request itself: sending it again cannot help (reference 2.7).
 _DEFINITE_REFUSALS = frozenset({400, 403, 404})
@@ -187,7 +188,7 @@ def share_key(
     history (and, for instruments, the full first object) the server sent before. The parameters
     are folded into one string: a tuple of pairs would cost ten objects a subscription.
     """
-    if opcode not in LATEST_WINS_OPCODES:
+    if opcode not in _SHAREABLE_OPCODES:
         return None
     params = "\x00".join(sorted(f"{k}={v!r}" for k, v in request.items() if k != "guid"))
     return (opcode, raw, latest_wins, params)

@@ -1,8 +1,16 @@
 """The seven portfolio ``subscribe_*`` methods of :class:`~alor_sync.client.AlorClient`.
 
-Rules of this module: those of :mod:`alor_sync.data.stream_methods` (one thin method per
-opcode, typed overloads for the model and the ``raw=True`` payload; callbacks run on a
-dispatcher worker).
+Generated from the stream specs (:mod:`alor_sync.protocol.specs`): do not edit; regenerate with
+``python -m alor_sync.data.generate``.
+
+Rules of this module:
+
+* One method per opcode, two typed overloads each: the callback gets the stream's model in the
+  client's price type (``Quote[float]``, or ``Quote[Decimal]`` with ``exact=True``), or with
+  ``raw=True`` the payload ``dict``. Types only: the runtime body binds the call by the spec and
+  forwards it to ``subscribe`` (:mod:`alor_sync.data.stream_options`).
+* Callbacks run on a dispatcher worker (or the client's executor), never on the network thread;
+  one subscription's frames arrive in order and never concurrently.
 """
 
 from __future__ import annotations
@@ -10,18 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, overload
 
-from typing_extensions import Unpack
-
-from alor_sync.data.stream_options import (
-    Callback,
-    DeliveryOptions,
-    FormatArg,
-    GapHook,
-    RawCallback,
-    StateHook,
-    Subscriber,
-    delivery,
-)
+from alor_sync.data.stream_options import GapHook, RawCallback, StateHook, Subscriber, described_by
 from alor_sync.data.subscriptions import Subscription
 from alor_sync.models import Order, Position, Risk, SpectraRisk, StopOrder, Summary, Trade
 from alor_sync.models.values import P
@@ -42,8 +39,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Position[P]]: ...
 
     @overload
@@ -54,34 +55,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_positions(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.POSITIONS)
+    def subscribe_positions(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Positions of ``portfolio`` (money included): all first, then every change."""
-        return self.subscribe(
-            Opcode.POSITIONS,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.POSITIONS, args, kwargs)
 
     @overload
     def subscribe_summaries(
@@ -91,8 +76,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Summary[P]]: ...
 
     @overload
@@ -103,34 +92,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_summaries(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.SUMMARIES)
+    def subscribe_summaries(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Portfolio summary (buying power, evaluation, P&L); latest-wins."""
-        return self.subscribe(
-            Opcode.SUMMARIES,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.SUMMARIES, args, kwargs)
 
     @overload
     def subscribe_risks(
@@ -140,8 +113,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Risk[P]]: ...
 
     @overload
@@ -152,34 +129,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_risks(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.RISKS)
+    def subscribe_risks(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Portfolio risk figures; latest-wins."""
-        return self.subscribe(
-            Opcode.RISKS,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.RISKS, args, kwargs)
 
     @overload
     def subscribe_spectra_risks(
@@ -189,8 +150,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[SpectraRisk[P]]: ...
 
     @overload
@@ -201,34 +166,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_spectra_risks(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.SPECTRA_RISKS)
+    def subscribe_spectra_risks(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Derivatives (FORTS) risks of a ``75...`` portfolio; latest-wins."""
-        return self.subscribe(
-            Opcode.SPECTRA_RISKS,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.SPECTRA_RISKS, args, kwargs)
 
     @overload
     def subscribe_trades(
@@ -238,8 +187,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Trade[P]]: ...
 
     @overload
@@ -250,34 +203,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         *,
         exchange: str = ...,
         skip_history: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_trades(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.TRADES)
+    def subscribe_trades(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Own trades of ``portfolio``: the session's first, then each new one."""
-        return self.subscribe(
-            Opcode.TRADES,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.TRADES, args, kwargs)
 
     @overload
     def subscribe_orders(
@@ -288,8 +225,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         exchange: str = ...,
         skip_history: bool | None = ...,
         order_statuses: Iterable[str] | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Order[P]]: ...
 
     @overload
@@ -301,36 +242,18 @@ class PortfolioStreamMethods(Subscriber[P]):
         exchange: str = ...,
         skip_history: bool | None = ...,
         order_statuses: Iterable[str] | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_orders(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        order_statuses: Iterable[str] | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.ORDERS)
+    def subscribe_orders(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Market and limit orders of ``portfolio``; ``order_statuses`` filters the history."""
-        return self.subscribe(
-            Opcode.ORDERS,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            order_statuses=order_statuses,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.ORDERS, args, kwargs)
 
     @overload
     def subscribe_stop_orders(
@@ -341,8 +264,12 @@ class PortfolioStreamMethods(Subscriber[P]):
         exchange: str = ...,
         skip_history: bool | None = ...,
         order_statuses: Iterable[str] | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[StopOrder[P]]: ...
 
     @overload
@@ -354,33 +281,15 @@ class PortfolioStreamMethods(Subscriber[P]):
         exchange: str = ...,
         skip_history: bool | None = ...,
         order_statuses: Iterable[str] | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_stop_orders(
-        self,
-        portfolio: str,
-        callback: Callback,
-        *,
-        exchange: str = "MOEX",
-        skip_history: bool | None = None,
-        order_statuses: Iterable[str] | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.STOP_ORDERS)
+    def subscribe_stop_orders(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Stop and stop-limit orders of ``portfolio``; ``order_statuses`` filters the history."""
-        return self.subscribe(
-            Opcode.STOP_ORDERS,
-            callback,
-            portfolio=portfolio,
-            exchange=exchange,
-            skip_history=skip_history,
-            order_statuses=order_statuses,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.STOP_ORDERS, args, kwargs)

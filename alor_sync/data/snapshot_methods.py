@@ -1,53 +1,23 @@
-"""One-shot reads over the WebSocket API: ``get_*`` subscribes, collects, unsubscribes, returns.
+"""The one-shot ``get_*`` reads of the client: subscribe, collect, unsubscribe,
+return (how each tells the end of its history: :mod:`alor_sync.data.snapshot_reads`).
 
-Every ``*GetAndSubscribe`` opcode is "get and subscribe"; these methods keep the "get". They are
-built only on the client's public API (``subscribe``, ``Subscription.wait_active``,
-``Subscription.statistics``, ``Subscription.unsubscribe``).
-
-How a get knows the initial part is over (the API sends no "history done" message):
-
-1. A rule of :mod:`alor_sync.data.history_ends` sees it in the data: the first frame of a full-state
-   stream, the first live (``existing=False``) item, a candle newer than ``to_time`` or a repeat
-   of the current candle, the ``depth``-th history trade.
-2. Otherwise, once the server confirmed the subscription, the get waits until every frame read
-   so far has been handled and then for ``settle`` seconds (default 0.25) in which no new frame
-   arrives. Production sends the history *before* the confirmation (reference 2.5), so there the
-   quiet interval only confirms an end already reached; it also covers a server that confirms
-   first and an empty history. It is the last resort, bounded like everything by ``timeout``.
+Generated from the stream specs and :data:`~alor_sync.data.snapshot_reads.READS`: do not edit;
+regenerate with ``python -m alor_sync.data.generate``.
 
 Rules of this module:
 
-* A get never leaves a stream behind: the subscription is unsubscribed on success, on timeout,
-  on a server error and on any exception (``try``/``finally`` around everything after
-  ``subscribe``).
-* A get of a full-state stream may join an identical subscription the user (or another get)
-  already holds: the client replays the stream's latest state to a joining handle, so the get
-  answers at once, even on a quiet market (tests pin this).
-* Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds). Do not call a
-  get from inside a callback when the client has a single worker: the get's own frames need a
-  worker to be delivered.
+* One typed method per read (two overloads where the symbol may be positional or ``code=``);
+  the body hands its ``locals()`` to :meth:`~alor_sync.data.snapshot_reads.SnapshotReads._read`.
+* Blocking: every get runs on the caller's thread and takes ``timeout`` (seconds).
 """
 
 from __future__ import annotations
 
-import math
-import time
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import overload
 
-from alor_sync.data.history_ends import (
-    AllTradesEnd,
-    BarsEnd,
-    EndRule,
-    FirstItem,
-    KeyedHistory,
-    id_key,
-    position_key,
-)
-from alor_sync.data.snapshot_collector import Collector
-from alor_sync.data.stream_methods import StreamMethods
-from alor_sync.data.stream_options import instrument_code
-from alor_sync.errors import CommandTimeoutError, ConnectFailedError, InvalidArgumentError
+from alor_sync.data.snapshot_reads import SnapshotReads
 from alor_sync.models import (
     AllTrade,
     Bar,
@@ -63,89 +33,13 @@ from alor_sync.models import (
     Trade,
 )
 from alor_sync.models.values import P
-from alor_sync.protocol._checks import check_integer, check_unix_seconds
-from alor_sync.protocol.ws import ALL_TRADES_MAX_DEPTH
-from alor_sync.wire import Opcode
 
-__all__ = ["DEFAULT_SETTLE", "DEFAULT_TIMEOUT", "SnapshotMethods"]
-
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_SETTLE = 0.25
-
-R = TypeVar("R")
+__all__ = ["SnapshotMethods"]
 
 
-def _check_timeout(name: str, value: object) -> float:
-    """A finite number of seconds > 0: every get is bounded (inf would not even reach a lock)."""
-    if (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    ):
-        return float(value)
-    raise InvalidArgumentError(
-        f"{name} must be a positive, finite number of seconds, got {value!r}"
-    )
-
-
-class SnapshotMethods(StreamMethods[P]):
-    """Mixin of :class:`~alor_sync.client.AlorClient`: blocking one-shot reads.
-
-    Each ``get_*`` runs on the caller's thread, blocks at most ``timeout`` seconds and raises
-    :class:`~alor_sync.errors.CommandTimeoutError` when the data did not come in time, the typed
-    :class:`~alor_sync.errors.APIError` when the server rejected the request, and
-    :class:`~alor_sync.errors.InvalidArgumentError` for a bad argument (nothing is sent then).
-    It leaves no subscription behind in any case. Thread-safe; see
-    :mod:`alor_sync.data.snapshot_methods` for how the end of a history is told.
-    """
-
-    def _get(
-        self,
-        what: str,
-        opcode: Opcode,
-        rule: EndRule[Any, R],
-        timeout: float,
-        settle: float | None,
-        **params: Any,
-    ) -> R:
-        """Subscribe, wait for the end ``rule`` sees (or the quiet end when ``settle`` is set),
-        unsubscribe."""
-        deadline = time.monotonic() + _check_timeout("timeout", timeout)
-        if settle is not None:
-            _check_timeout("settle", settle)
-        collector = Collector(rule)
-        subscription = self.subscribe(opcode, collector, **params)
-        try:
-            try:
-                subscription.wait_active(max(0.0, deadline - time.monotonic()))
-            except CommandTimeoutError as exc:
-                unsent = exc.__cause__ if isinstance(exc.__cause__, ConnectFailedError) else None
-                why = (
-                    f"the server did not confirm the request within {timeout} s"
-                    if unsent is None
-                    else f"the request could not be sent within {timeout} s: {unsent}"
-                )
-                raise CommandTimeoutError(f"{what}: {why}") from (unsent or exc)
-            if settle is None:
-                ended = collector.wait_done(deadline)
-            else:
-                ended = collector.wait_quiet(subscription, deadline, settle)
-            if not ended:
-                raise CommandTimeoutError(
-                    f"{what}: no complete answer within {timeout} s "
-                    f"({collector.count} item(s) so far)"
-                )
-            result: R = collector.result()
-            return result
-        finally:
-            subscription.unsubscribe()
-
-    def _snapshot(self, what: str, opcode: Opcode, timeout: float, **params: Any) -> Any:
-        rule: FirstItem[Any] = FirstItem()
-        return self._get(what, opcode, rule, timeout, None, **params)
-
-    # ------------------------------------------------------------------ market data
+class SnapshotMethods(SnapshotReads[P]):
+    """Mixin of :class:`~alor_sync.client.AlorClient`: blocking one-shot reads (see
+    :class:`~alor_sync.data.snapshot_reads.SnapshotReads` for what they raise)."""
 
     def get_order_book(
         self,
@@ -155,15 +49,11 @@ class SnapshotMethods(StreamMethods[P]):
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         depth: int | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = 10.0,
     ) -> OrderBook[P]:
         """The current order book of ``symbol`` (``depth`` levels a side, 1..50, default 20)."""
-        code = instrument_code(symbol, code)
-        book: OrderBook[P] = self._snapshot(
-            f"order book of {code}", Opcode.ORDER_BOOK, timeout, code=code, exchange=exchange,
-            instrument_group=instrument_group, depth=depth,
-        )  # fmt: skip
-        return book
+        answer: OrderBook[P] = self._read("order_book", locals())
+        return answer
 
     def get_quote(
         self,
@@ -172,15 +62,11 @@ class SnapshotMethods(StreamMethods[P]):
         code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = 10.0,
     ) -> Quote[P]:
         """The current quote (last price, best bid/ask, lot size...) of ``symbol``."""
-        code = instrument_code(symbol, code)
-        quote: Quote[P] = self._snapshot(
-            f"quote of {code}", Opcode.QUOTES, timeout, code=code, exchange=exchange,
-            instrument_group=instrument_group,
-        )  # fmt: skip
-        return quote
+        answer: Quote[P] = self._read("quote", locals())
+        return answer
 
     def get_instrument(
         self,
@@ -189,19 +75,14 @@ class SnapshotMethods(StreamMethods[P]):
         code: str | None = None,
         exchange: str = "MOEX",
         instrument_group: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = 10.0,
     ) -> Instrument[P]:
         """The full trading attributes of ``symbol`` (status, price limits, margins).
 
         Lot size and face value are in the quote (:meth:`get_quote`); the price step is not in
-        the WebSocket API (ALOR's HTTP ``securities`` endpoint has it).
-        """
-        code = instrument_code(symbol, code)
-        rule: FirstItem[Instrument[P]] = FirstItem()
-        return self._get(
-            f"instrument {code}", Opcode.INSTRUMENTS, rule, timeout, None, code=code,
-            exchange=exchange, instrument_group=instrument_group,
-        )  # fmt: skip
+        the WebSocket API (ALOR's HTTP ``securities`` endpoint has it)."""
+        answer: Instrument[P] = self._read("instrument", locals())
+        return answer
 
     @overload
     def get_bars(
@@ -245,23 +126,13 @@ class SnapshotMethods(StreamMethods[P]):
         instrument_group: str | None = None,
         split_adjust: bool | None = None,
         timeout: float = 30.0,
-        settle: float = DEFAULT_SETTLE,
+        settle: float = 0.25,
     ) -> list[Bar[P]]:
         """Candles of ``tf`` (seconds or ``D``/``W``/``M``/``Y``) from ``from_time`` to
         ``to_time`` (both inclusive, unix seconds or aware datetimes; None: up to the current,
         unfinished candle), oldest first, each candle once."""
-        code = instrument_code(symbol, code)
-        start = check_unix_seconds("from_time", from_time)
-        end = None if to_time is None else check_unix_seconds("to_time", to_time)
-        if end is not None and end < start:
-            raise InvalidArgumentError(f"to_time ({end}) must not be before from_time ({start})")
-        rule: EndRule[Any, Any] = BarsEnd(end)
-        bars: list[Bar[P]] = self._get(
-            f"bars of {code}", Opcode.BARS, rule, timeout, settle, code=code,
-            exchange=exchange, tf=tf, from_time=start, instrument_group=instrument_group,
-            split_adjust=split_adjust,
-        )  # fmt: skip
-        return bars
+        answer: list[Bar[P]] = self._read("bars", locals())
+        return answer
 
     @overload
     def get_all_trades(
@@ -298,124 +169,94 @@ class SnapshotMethods(StreamMethods[P]):
         exchange: str = "MOEX",
         instrument_group: str | None = None,
         include_virtual_trades: bool | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        settle: float = DEFAULT_SETTLE,
+        timeout: float = 10.0,
+        settle: float = 0.25,
     ) -> list[AllTrade[P]]:
         """The last ``depth`` (1..5000) trades of ``symbol``'s tape, oldest first (fewer when the
         exchange has fewer)."""
-        code = instrument_code(symbol, code)
-        depth = check_integer("depth", depth, 1, ALL_TRADES_MAX_DEPTH)
-        rule: EndRule[Any, Any] = AllTradesEnd(depth)
-        trades: list[AllTrade[P]] = self._get(
-            f"all trades of {code}", Opcode.ALL_TRADES, rule, timeout, settle,
-            code=code, exchange=exchange, instrument_group=instrument_group, depth=depth,
-            include_virtual_trades=include_virtual_trades,
-        )  # fmt: skip
-        return trades
-
-    # ------------------------------------------------------------------ portfolio
+        answer: list[AllTrade[P]] = self._read("all_trades", locals())
+        return answer
 
     def get_summary(
-        self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
+        self,
+        portfolio: str,
+        *,
+        exchange: str = "MOEX",
+        timeout: float = 10.0,
     ) -> Summary[P]:
         """The portfolio summary: buying power, evaluation, profit."""
-        summary: Summary[P] = self._snapshot(
-            f"summary of {portfolio}", Opcode.SUMMARIES, timeout, portfolio=portfolio,
-            exchange=exchange,
-        )  # fmt: skip
-        return summary
+        answer: Summary[P] = self._read("summary", locals())
+        return answer
 
     def get_risks(
-        self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
+        self,
+        portfolio: str,
+        *,
+        exchange: str = "MOEX",
+        timeout: float = 10.0,
     ) -> Risk[P]:
         """The portfolio's risk figures."""
-        risk: Risk[P] = self._snapshot(
-            f"risks of {portfolio}", Opcode.RISKS, timeout, portfolio=portfolio,
-            exchange=exchange,
-        )  # fmt: skip
-        return risk
+        answer: Risk[P] = self._read("risks", locals())
+        return answer
 
     def get_spectra_risks(
-        self, portfolio: str, *, exchange: str = "MOEX", timeout: float = DEFAULT_TIMEOUT
+        self,
+        portfolio: str,
+        *,
+        exchange: str = "MOEX",
+        timeout: float = 10.0,
     ) -> SpectraRisk[P]:
         """The derivatives (FORTS) risks of a derivatives portfolio (``7500...``)."""
-        risk: SpectraRisk[P] = self._snapshot(
-            f"derivatives risks of {portfolio}", Opcode.SPECTRA_RISKS, timeout,
-            portfolio=portfolio, exchange=exchange,
-        )  # fmt: skip
-        return risk
-
-    def _keyed(
-        self,
-        what: str,
-        opcode: Opcode,
-        key: Any,
-        timeout: float,
-        settle: float,
-        **params: Any,
-    ) -> Any:
-        rule: KeyedHistory[Any] = KeyedHistory(key)
-        return self._get(what, opcode, rule, timeout, settle, **params)
+        answer: SpectraRisk[P] = self._read("spectra_risks", locals())
+        return answer
 
     def get_positions(
         self,
         portfolio: str,
         *,
         exchange: str = "MOEX",
-        timeout: float = DEFAULT_TIMEOUT,
-        settle: float = DEFAULT_SETTLE,
+        timeout: float = 10.0,
+        settle: float = 0.25,
     ) -> list[Position[P]]:
         """Every position of ``portfolio``, money included, one per instrument."""
-        positions: list[Position[P]] = self._keyed(
-            f"positions of {portfolio}", Opcode.POSITIONS, position_key, timeout, settle,
-            portfolio=portfolio, exchange=exchange,
-        )  # fmt: skip
-        return positions
+        answer: list[Position[P]] = self._read("positions", locals())
+        return answer
 
     def get_trades(
         self,
         portfolio: str,
         *,
         exchange: str = "MOEX",
-        timeout: float = DEFAULT_TIMEOUT,
-        settle: float = DEFAULT_SETTLE,
+        timeout: float = 10.0,
+        settle: float = 0.25,
     ) -> list[Trade[P]]:
         """The portfolio's own trades of the current session."""
-        trades: list[Trade[P]] = self._keyed(
-            f"trades of {portfolio}", Opcode.TRADES, id_key, timeout, settle,
-            portfolio=portfolio, exchange=exchange,
-        )  # fmt: skip
-        return trades
+        answer: list[Trade[P]] = self._read("trades", locals())
+        return answer
 
     def get_orders(
         self,
         portfolio: str,
         *,
         exchange: str = "MOEX",
-        order_statuses: list[str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        settle: float = DEFAULT_SETTLE,
+        order_statuses: Iterable[str] | None = None,
+        timeout: float = 10.0,
+        settle: float = 0.25,
     ) -> list[Order[P]]:
         """The portfolio's market and limit orders of the session (latest state of each),
         optionally only those in ``order_statuses`` (``working``, ``filled``...)."""
-        orders: list[Order[P]] = self._keyed(
-            f"orders of {portfolio}", Opcode.ORDERS, id_key, timeout, settle,
-            portfolio=portfolio, exchange=exchange, order_statuses=order_statuses,
-        )  # fmt: skip
-        return orders
+        answer: list[Order[P]] = self._read("orders", locals())
+        return answer
 
     def get_stop_orders(
         self,
         portfolio: str,
         *,
         exchange: str = "MOEX",
-        order_statuses: list[str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        settle: float = DEFAULT_SETTLE,
+        order_statuses: Iterable[str] | None = None,
+        timeout: float = 10.0,
+        settle: float = 0.25,
     ) -> list[StopOrder[P]]:
         """The portfolio's stop and stop-limit orders (latest state of each)."""
-        orders: list[StopOrder[P]] = self._keyed(
-            f"stop orders of {portfolio}", Opcode.STOP_ORDERS, id_key, timeout, settle,
-            portfolio=portfolio, exchange=exchange, order_statuses=order_statuses,
-        )  # fmt: skip
-        return orders
+        answer: list[StopOrder[P]] = self._read("stop_orders", locals())
+        return answer

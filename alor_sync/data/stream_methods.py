@@ -1,14 +1,15 @@
 """The ``subscribe_*`` methods of :class:`~alor_sync.client.AlorClient`: market data here,
 portfolio streams in :mod:`alor_sync.data.portfolio_stream_methods`.
 
+Generated from the stream specs (:mod:`alor_sync.protocol.specs`): do not edit; regenerate with
+``python -m alor_sync.data.generate``.
+
 Rules of this module:
 
-* One thin method per opcode: it names every documented parameter (so that help() and type
-  checkers show them) and forwards them to ``subscribe``; validation lives in
-  :mod:`alor_sync.protocol`, delivery in the session.
-* Two typed overloads per method: the callback gets the stream's model in the client's price
-  type (``Quote[float]``, or ``Quote[Decimal]`` with ``exact=True``), or with ``raw=True`` the
-  payload ``dict``. Types only: the runtime method is the one below its overloads.
+* One method per opcode, two typed overloads each: the callback gets the stream's model in the
+  client's price type (``Quote[float]``, or ``Quote[Decimal]`` with ``exact=True``), or with
+  ``raw=True`` the payload ``dict``. Types only: the runtime body binds the call by the spec and
+  forwards it to ``subscribe`` (:mod:`alor_sync.data.stream_options`).
 * Callbacks run on a dispatcher worker (or the client's executor), never on the network thread;
   one subscription's frames arrive in order and never concurrently.
 """
@@ -19,19 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, overload
 
-from typing_extensions import Unpack
-
 from alor_sync.data.portfolio_stream_methods import PortfolioStreamMethods
-from alor_sync.data.stream_options import (
-    Callback,
-    DeliveryOptions,
-    FormatArg,
-    GapHook,
-    RawCallback,
-    StateHook,
-    delivery,
-    instrument_code,
-)
+from alor_sync.data.stream_options import GapHook, RawCallback, StateHook, described_by
 from alor_sync.data.subscriptions import Subscription
 from alor_sync.models import AllTrade, Bar, Instrument, OrderBook, Quote
 from alor_sync.models.values import P
@@ -65,8 +55,12 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         depth: int | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[OrderBook[P]]: ...
 
     @overload
@@ -79,40 +73,19 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         depth: int | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_order_book(
-        self,
-        symbol: str | None = None,
-        callback: Callback | None = None,
-        *,
-        code: str | None = None,
-        exchange: str = "MOEX",
-        instrument_group: str | None = None,
-        depth: int | None = None,
-        frequency: int | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.ORDER_BOOK)
+    def subscribe_order_book(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Order book of ``symbol``: every frame the whole book up to ``depth`` (1..50, default
         20); a slow callback gets the latest book (older ones are conflated, never queued)."""
-        return self.subscribe(
-            Opcode.ORDER_BOOK,
-            callback,
-            code=instrument_code(symbol, code),
-            exchange=exchange,
-            instrument_group=instrument_group,
-            depth=depth,
-            frequency=frequency,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.ORDER_BOOK, args, kwargs)
 
     @overload
     def subscribe_bars(
@@ -126,9 +99,14 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         skip_history: bool | None = ...,
         split_adjust: bool | None = ...,
+        slice_mode: str | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Bar[P]]: ...
 
     @overload
@@ -143,47 +121,21 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         skip_history: bool | None = ...,
         split_adjust: bool | None = ...,
+        slice_mode: str | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_bars(
-        self,
-        symbol: str | None = None,
-        callback: Callback | None = None,
-        *,
-        code: str | None = None,
-        tf: int | str,
-        from_time: int | datetime,
-        exchange: str = "MOEX",
-        instrument_group: str | None = None,
-        skip_history: bool | None = None,
-        split_adjust: bool | None = None,
-        frequency: int | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.BARS)
+    def subscribe_bars(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Candles of ``tf`` (seconds or ``D``/``W``/``M``/``Y``) from ``from_time``, then live;
         the current candle is re-sent with the same ``time`` until a new one starts."""
-        return self.subscribe(
-            Opcode.BARS,
-            callback,
-            code=instrument_code(symbol, code),
-            exchange=exchange,
-            instrument_group=instrument_group,
-            tf=tf,
-            from_time=from_time,
-            skip_history=skip_history,
-            split_adjust=split_adjust,
-            frequency=frequency,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.BARS, args, kwargs)
 
     @overload
     def subscribe_quotes(
@@ -194,8 +146,12 @@ class StreamMethods(PortfolioStreamMethods[P]):
         exchange: str = ...,
         instrument_group: str | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Quote[P]]: ...
 
     @overload
@@ -207,37 +163,18 @@ class StreamMethods(PortfolioStreamMethods[P]):
         exchange: str = ...,
         instrument_group: str | None = ...,
         frequency: int | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_quotes(
-        self,
-        symbol: str | None = None,
-        callback: Callback | None = None,
-        *,
-        code: str | None = None,
-        exchange: str = "MOEX",
-        instrument_group: str | None = None,
-        frequency: int | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.QUOTES)
+    def subscribe_quotes(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Quote (ticker summary) of ``symbol``; latest-wins when the callback is slow."""
-        return self.subscribe(
-            Opcode.QUOTES,
-            callback,
-            code=instrument_code(symbol, code),
-            exchange=exchange,
-            instrument_group=instrument_group,
-            frequency=frequency,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.QUOTES, args, kwargs)
 
     @overload
     def subscribe_all_trades(
@@ -249,8 +186,12 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         depth: int | None = ...,
         include_virtual_trades: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[AllTrade[P]]: ...
 
     @overload
@@ -263,39 +204,18 @@ class StreamMethods(PortfolioStreamMethods[P]):
         instrument_group: str | None = ...,
         depth: int | None = ...,
         include_virtual_trades: bool | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_all_trades(
-        self,
-        symbol: str | None = None,
-        callback: Callback | None = None,
-        *,
-        code: str | None = None,
-        exchange: str = "MOEX",
-        instrument_group: str | None = None,
-        depth: int | None = None,
-        include_virtual_trades: bool | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.ALL_TRADES)
+    def subscribe_all_trades(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """The anonymous trade tape of ``symbol``; ``depth`` last trades (max 5000) come first."""
-        return self.subscribe(
-            Opcode.ALL_TRADES,
-            callback,
-            code=instrument_code(symbol, code),
-            exchange=exchange,
-            instrument_group=instrument_group,
-            depth=depth,
-            include_virtual_trades=include_virtual_trades,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.ALL_TRADES, args, kwargs)
 
     @overload
     def subscribe_instruments(
@@ -305,8 +225,12 @@ class StreamMethods(PortfolioStreamMethods[P]):
         *,
         exchange: str = ...,
         instrument_group: str | None = ...,
+        format: Format | str = ...,
         raw: Literal[False] = ...,
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[Instrument[P]]: ...
 
     @overload
@@ -317,32 +241,15 @@ class StreamMethods(PortfolioStreamMethods[P]):
         *,
         exchange: str = ...,
         instrument_group: str | None = ...,
+        format: Format | str = ...,
         raw: Literal[True],
-        **options: Unpack[DeliveryOptions],
+        silence_timeout: float | None = ...,
+        conflate: bool = ...,
+        on_gap: GapHook | None = ...,
+        on_state: StateHook | None = ...,
     ) -> Subscription[dict[str, Any]]: ...
 
-    def subscribe_instruments(
-        self,
-        symbol: str | None = None,
-        callback: Callback | None = None,
-        *,
-        code: str | None = None,
-        exchange: str = "MOEX",
-        instrument_group: str | None = None,
-        format: FormatArg = Format.SIMPLE,
-        raw: bool = False,
-        silence_timeout: float | None = None,
-        conflate: bool = True,
-        on_gap: GapHook | None = None,
-        on_state: StateHook | None = None,
-    ) -> Subscription[Any]:
+    @described_by(Opcode.INSTRUMENTS)
+    def subscribe_instruments(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
         """Instrument attributes: the full object first, then partial updates (changed fields)."""
-        return self.subscribe(
-            Opcode.INSTRUMENTS,
-            callback,
-            code=instrument_code(symbol, code),
-            exchange=exchange,
-            instrument_group=instrument_group,
-            format=format,
-            **delivery(raw, silence_timeout, conflate, on_gap, on_state),
-        )
+        return self._stream(Opcode.INSTRUMENTS, args, kwargs)

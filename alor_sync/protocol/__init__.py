@@ -17,8 +17,9 @@ casings): ``format`` ``Simple``/``Slim``/``Heavy``; ``tf`` a string (``"60"``, `
 ``side``, ``timeInForce``, ``condition`` and order statuses in the lowercase spelling of the schema
 enums (``buy``, ``oneday``, ``lessorequal``, ``filled``).
 
-Modules: :mod:`~alor_sync.protocol.ws` (subscriptions), :mod:`~alor_sync.protocol.cws` (order
-commands), :mod:`~alor_sync.protocol.frames` (inbound frames).
+Modules: :mod:`~alor_sync.protocol.specs` (one spec per subscription opcode),
+:mod:`~alor_sync.protocol.ws` (subscription requests, built from the specs),
+:mod:`~alor_sync.protocol.cws` (order commands), :mod:`~alor_sync.protocol.frames` (inbound frames).
 """
 
 from __future__ import annotations

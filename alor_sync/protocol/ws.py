@@ -1,4 +1,5 @@
-"""Requests of the ``/ws`` data channel: one builder per subscription, plus unsubscribe and ping.
+"""Requests of the ``/ws`` data channel: one generic subscription builder read from the specs
+(:mod:`alor_sync.protocol.specs`), the per-opcode names derived from it, unsubscribe and ping.
 
 Rules of this module:
 
@@ -12,24 +13,20 @@ Rules of this module:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from alor_sync.errors import InvalidArgumentError
-from alor_sync.protocol._checks import (
-    EnumLike,
-    JsonDict,
-    UnixTime,
-    call_with_checked_params,
-    check_flag,
-    check_guid,
-    check_integer,
-    check_order_statuses,
-    check_text,
-    check_timeframe,
-    check_unix_seconds,
+from alor_sync.protocol._checks import JsonDict, check_flag, check_guid
+from alor_sync.protocol.specs import (
+    ALL_TRADES_MAX_DEPTH,
+    ORDER_BOOK_MAX_DEPTH,
+    REQUIRED,
+    SPECS,
+    StreamSpec,
 )
-from alor_sync.wire import Format, Opcode, parse_format, parse_opcode
+from alor_sync.wire import Format, Opcode, parse_opcode
 
 __all__ = [
     "ALL_TRADES_MAX_DEPTH",
@@ -37,6 +34,7 @@ __all__ = [
     "ORDER_BOOK_MAX_DEPTH",
     "all_trades_request",
     "bars_request",
+    "build_request",
     "instruments_request",
     "order_book_request",
     "orders_request",
@@ -53,241 +51,67 @@ __all__ = [
     "with_token",
 ]
 
-ORDER_BOOK_MAX_DEPTH = 50
-ALL_TRADES_MAX_DEPTH = 5000
 # The server raises a smaller ``frequency`` to these (ms); we send what the caller chose.
 MIN_FREQUENCY_MS: Mapping[Format, int] = {Format.SIMPLE: 25, Format.SLIM: 10, Format.HEAVY: 500}
 
 
-def _market_request(
-    opcode: Opcode, guid: str, code: str, exchange: str, group: str | None, fmt: Format | str
-) -> JsonDict:
-    request: JsonDict = {
-        "opcode": opcode.value,
-        "guid": check_guid(guid),
-        "code": check_text("code", code),
-        "exchange": check_text("exchange", exchange),
-        "format": parse_format(fmt).value,
-    }
-    if group is not None:
-        request["instrumentGroup"] = check_text("instrument_group", group)
-    return request
+def build_request(spec: StreamSpec, guid: str, params: Mapping[str, Any]) -> JsonDict:
+    """The request of ``spec`` from snake_case ``params``: every value checked, ``None`` left
+    out (a required one is refused), wire names as documented.
 
-
-def _portfolio_request(
-    opcode: Opcode,
-    guid: str,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None,
-    fmt: Format | str,
-) -> JsonDict:
-    request: JsonDict = {
-        "opcode": opcode.value,
-        "guid": check_guid(guid),
-        "portfolio": check_text("portfolio", portfolio),
-        "exchange": check_text("exchange", exchange),
-        "format": parse_format(fmt).value,
-    }
-    if skip_history is not None:
-        request["skipHistory"] = check_flag("skip_history", skip_history)
-    return request
-
-
-def _put_frequency(request: JsonDict, frequency: int | None) -> JsonDict:
-    if frequency is not None:
-        request["frequency"] = check_integer("frequency", frequency, 0)
-    return request
-
-
-def order_book_request(
-    guid: str,
-    *,
-    code: str,
-    exchange: str,
-    instrument_group: str | None = None,
-    depth: int | None = None,
-    format: Format | str = Format.SIMPLE,
-    frequency: int | None = None,
-) -> JsonDict:
-    """``OrderBookGetAndSubscribe``: the whole book up to ``depth`` (1..50, server default 20).
-
-    ``frequency`` is the conflation interval in ms (server default 175); values below the
-    per-format minimum (:data:`MIN_FREQUENCY_MS`) are sent as given and raised by the server.
+    Unknown or missing parameters raise :class:`InvalidArgumentError` listing what the opcode
+    takes (handy for a CLI ``stream <kind>``).
     """
-    request = _market_request(Opcode.ORDER_BOOK, guid, code, exchange, instrument_group, format)
-    if depth is not None:
-        request["depth"] = check_integer("depth", depth, 1, ORDER_BOOK_MAX_DEPTH)
-    return _put_frequency(request, frequency)
+    name = spec.opcode.value
+    unknown = sorted(set(params) - {p.name for p in spec.params})
+    if unknown:
+        takes = ", ".join(p.name for p in spec.params)
+        raise InvalidArgumentError(f"{name} does not take {', '.join(unknown)}; it takes {takes}")
+    missing = [p.name for p in spec.params if p.required and p.name not in params]
+    if missing:
+        raise InvalidArgumentError(f"{name} needs {', '.join(missing)}")
+    request: JsonDict = {"opcode": name, "guid": check_guid(guid)}
+    for param in spec.params:
+        value = params.get(param.name, param.default)
+        if value is not None or param.required:
+            request[param.wire] = param.check(param.name, value)
+    return request
 
 
-def bars_request(
-    guid: str,
-    *,
-    code: str,
-    exchange: str,
-    tf: int | str,
-    from_time: UnixTime,
-    instrument_group: str | None = None,
-    skip_history: bool | None = None,
-    split_adjust: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-    frequency: int | None = None,
-) -> JsonDict:
-    """``BarsGetAndSubscribe``: candles of ``tf`` (seconds, or ``D``/``W``/``M``/``Y``).
+def _builder(spec: StreamSpec) -> Callable[..., JsonDict]:
+    """``<name>_request(guid, **params)``, with the spec's signature and doc for help()."""
 
-    ``from_time`` (wire ``from``) is the open of the first candle wanted, unix seconds or an
-    aware datetime. ``split_adjust`` defaults to true on the server.
-    """
-    request = _market_request(Opcode.BARS, guid, code, exchange, instrument_group, format)
-    request["tf"] = check_timeframe(tf)
-    request["from"] = check_unix_seconds("from_time", from_time)
-    if skip_history is not None:
-        request["skipHistory"] = check_flag("skip_history", skip_history)
-    if split_adjust is not None:
-        request["splitAdjust"] = check_flag("split_adjust", split_adjust)
-    return _put_frequency(request, frequency)
+    def build(guid: str, **params: Any) -> JsonDict:
+        return build_request(spec, guid, params)
 
-
-def quotes_request(
-    guid: str,
-    *,
-    code: str,
-    exchange: str,
-    instrument_group: str | None = None,
-    format: Format | str = Format.SIMPLE,
-    frequency: int | None = None,
-) -> JsonDict:
-    """``QuotesSubscribe``: a full quote object per frame, conflated to ``frequency`` ms."""
-    request = _market_request(Opcode.QUOTES, guid, code, exchange, instrument_group, format)
-    return _put_frequency(request, frequency)
-
-
-def all_trades_request(
-    guid: str,
-    *,
-    code: str,
-    exchange: str,
-    instrument_group: str | None = None,
-    depth: int | None = None,
-    include_virtual_trades: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``AllTradesGetAndSubscribe``: the trade tape; ``depth`` (0..5000) past trades first."""
-    request = _market_request(Opcode.ALL_TRADES, guid, code, exchange, instrument_group, format)
-    if depth is not None:
-        request["depth"] = check_integer("depth", depth, 0, ALL_TRADES_MAX_DEPTH)
-    if include_virtual_trades is not None:
-        request["includeVirtualTrades"] = check_flag(
-            "include_virtual_trades", include_virtual_trades
+    keywords = [
+        inspect.Parameter(
+            p.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if p.default is REQUIRED else p.default,
+            annotation=p.annotation,
         )
-    return request
+        for p in spec.params
+    ]
+    guid = inspect.Parameter("guid", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+    build.__signature__ = inspect.Signature([guid, *keywords], return_annotation=JsonDict)  # type: ignore[attr-defined]
+    build.__name__ = build.__qualname__ = f"{spec.name}_request"
+    build.__doc__ = spec.request_doc
+    return build
 
 
-def instruments_request(
-    guid: str,
-    *,
-    code: str,
-    exchange: str,
-    instrument_group: str | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``InstrumentsGetAndSubscribeV2``: the full instrument, then only changed fields."""
-    return _market_request(Opcode.INSTRUMENTS, guid, code, exchange, instrument_group, format)
-
-
-def positions_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``PositionsGetAndSubscribeV2``: every position (unless ``skip_history``), then changes."""
-    return _portfolio_request(Opcode.POSITIONS, guid, portfolio, exchange, skip_history, format)
-
-
-def summaries_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``SummariesGetAndSubscribeV2``: the portfolio summary, resent when it changes."""
-    return _portfolio_request(Opcode.SUMMARIES, guid, portfolio, exchange, skip_history, format)
-
-
-def risks_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``RisksGetAndSubscribe``: the portfolio's risk figures."""
-    return _portfolio_request(Opcode.RISKS, guid, portfolio, exchange, skip_history, format)
-
-
-def spectra_risks_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``SpectraRisksGetAndSubscribe``: FORTS (derivatives) risk figures."""
-    opcode = Opcode.SPECTRA_RISKS
-    return _portfolio_request(opcode, guid, portfolio, exchange, skip_history, format)
-
-
-def trades_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``TradesGetAndSubscribeV2``: the portfolio's own trades."""
-    return _portfolio_request(Opcode.TRADES, guid, portfolio, exchange, skip_history, format)
-
-
-def orders_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    order_statuses: Iterable[EnumLike] | EnumLike | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``OrdersGetAndSubscribeV2``; ``order_statuses`` filters the initial history only."""
-    request = _portfolio_request(Opcode.ORDERS, guid, portfolio, exchange, skip_history, format)
-    if order_statuses is not None:
-        request["orderStatuses"] = check_order_statuses(order_statuses)
-    return request
-
-
-def stop_orders_request(
-    guid: str,
-    *,
-    portfolio: str,
-    exchange: str,
-    skip_history: bool | None = None,
-    order_statuses: Iterable[EnumLike] | EnumLike | None = None,
-    format: Format | str = Format.SIMPLE,
-) -> JsonDict:
-    """``StopOrdersGetAndSubscribeV2``: conditional orders; same parameters as orders."""
-    opcode = Opcode.STOP_ORDERS
-    request = _portfolio_request(opcode, guid, portfolio, exchange, skip_history, format)
-    if order_statuses is not None:
-        request["orderStatuses"] = check_order_statuses(order_statuses)
-    return request
+order_book_request = _builder(SPECS[Opcode.ORDER_BOOK])
+bars_request = _builder(SPECS[Opcode.BARS])
+quotes_request = _builder(SPECS[Opcode.QUOTES])
+all_trades_request = _builder(SPECS[Opcode.ALL_TRADES])
+instruments_request = _builder(SPECS[Opcode.INSTRUMENTS])
+positions_request = _builder(SPECS[Opcode.POSITIONS])
+summaries_request = _builder(SPECS[Opcode.SUMMARIES])
+risks_request = _builder(SPECS[Opcode.RISKS])
+spectra_risks_request = _builder(SPECS[Opcode.SPECTRA_RISKS])
+trades_request = _builder(SPECS[Opcode.TRADES])
+orders_request = _builder(SPECS[Opcode.ORDERS])
+stop_orders_request = _builder(SPECS[Opcode.STOP_ORDERS])
 
 
 def unsubscribe_request(guid: str) -> JsonDict:
@@ -311,22 +135,6 @@ def with_token(request: Mapping[str, Any], token: str) -> JsonDict:
     return {**request, "token": token}
 
 
-_SUBSCRIPTION_BUILDERS: Mapping[Opcode, Callable[..., JsonDict]] = {
-    Opcode.ORDER_BOOK: order_book_request,
-    Opcode.BARS: bars_request,
-    Opcode.QUOTES: quotes_request,
-    Opcode.ALL_TRADES: all_trades_request,
-    Opcode.INSTRUMENTS: instruments_request,
-    Opcode.POSITIONS: positions_request,
-    Opcode.SUMMARIES: summaries_request,
-    Opcode.RISKS: risks_request,
-    Opcode.SPECTRA_RISKS: spectra_risks_request,
-    Opcode.TRADES: trades_request,
-    Opcode.ORDERS: orders_request,
-    Opcode.STOP_ORDERS: stop_orders_request,
-}
-
-
 def subscription_request(opcode: Opcode | str, guid: str, **params: Any) -> JsonDict:
     """Build the subscription named by ``opcode`` (any casing) from snake_case ``params``.
 
@@ -334,9 +142,9 @@ def subscription_request(opcode: Opcode | str, guid: str, **params: Any) -> Json
     takes (handy for a CLI ``stream <kind>``).
     """
     op = parse_opcode(opcode)
-    builder = _SUBSCRIPTION_BUILDERS.get(op)
-    if builder is None:
+    spec = SPECS.get(op)
+    if spec is None:
         raise InvalidArgumentError(
             f"{op.value} is not a subscription; use unsubscribe_request or ping_request"
         )
-    return call_with_checked_params(op.value, builder, guid, params)
+    return build_request(spec, guid, params)
