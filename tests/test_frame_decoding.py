@@ -22,10 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alor_sync.codec import struct_decoding as one_pass
+from alor_sync.codec import wire_tables
 from alor_sync.codec.converter import (
-    _LEVEL,
-    _STREAMS,
-    _names,
     decoder_for,
     encode,
     frame_decoder_for,
@@ -187,10 +185,14 @@ def _refusing(raw: Any, guid: str) -> Any:
 def test_samples_of_hot_streams_never_need_the_general_path(
     opcode: str, fmt: str, exact: bool
 ) -> None:
-    model, rows = _STREAMS[opcode]
+    model, rows = wire_tables.STREAMS[opcode]
     fmt_ = Format(fmt)
     decode = one_pass.frame_decoder(
-        model, _names(rows, fmt_), _names(_LEVEL, fmt_), exact=exact, fallback=_refusing
+        model,
+        wire_tables.field_names(rows, fmt_),
+        wire_tables.field_names(wire_tables.LEVEL, fmt_),
+        exact=exact,
+        fallback=_refusing,
     )
     data = _sample_data(opcode, fmt)
     expected = decoder_for(opcode, fmt, exact=exact)(data)
