@@ -32,7 +32,7 @@ from alor_sync.codec.converter import (
 from alor_sync.data import session as session_module
 from alor_sync.emulator import Emulator
 from alor_sync.errors import AlorError
-from alor_sync.models import OrderBook
+from alor_sync.models import OrderBook, OrderBookLevel
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode
 from tests.client_helpers import WAIT, Recorder, running
@@ -295,3 +295,47 @@ def test_the_client_decodes_routed_frames_through_the_one_pass_decoder(
         assert books.wait_count(1)
         assert all(isinstance(book, OrderBook) for book in books.items)
         assert calls and set(calls) == {handle.guid}
+
+
+# --- building models through their slots ----------------------------------------------------
+@attrs.frozen
+class _Plain:
+    a: int
+    b: str | None = None
+
+
+@attrs.frozen
+class _Checked:
+    a: int = attrs.field(validator=attrs.validators.gt(0))
+
+
+@attrs.frozen(cache_hash=True)
+class _CachedHash:
+    a: int
+
+
+@attrs.frozen(slots=False)
+class _DictClass:
+    a: int
+
+
+def test_slot_setters_build_what_the_constructor_builds() -> None:
+    setters = one_pass._slot_setters(_Plain)
+    assert setters is not None
+    built = object.__new__(_Plain)
+    for setter, value in zip(setters, (1, "x"), strict=True):
+        setter(built, value)
+    assert built == _Plain(1, "x") and hash(built) == hash(_Plain(1, "x"))
+    assert repr(built) == repr(_Plain(1, "x"))
+
+
+@pytest.mark.parametrize("cls", [_Checked, _CachedHash, _DictClass, OrderBookLevel])
+def test_classes_whose_init_does_more_are_built_by_their_init(cls: type) -> None:
+    assert one_pass._slot_setters(cls) is None
+
+
+def test_every_one_pass_model_is_built_through_its_slots() -> None:
+    for opcode in STREAMS:
+        model = model_for(opcode)
+        if one_pass.supports(model):
+            assert one_pass._slot_setters(model) is not None, model

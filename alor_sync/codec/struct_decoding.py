@@ -21,12 +21,13 @@ Rules of this module:
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from types import NoneType, UnionType
+from types import MemberDescriptorType, NoneType, UnionType
 from typing import Any, TypeAlias, Union, get_args, get_origin
 
 import attrs
@@ -189,8 +190,8 @@ def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
     for classes whose ``__init__`` does nothing else: no validator, converter or init hooks
     (BookSide's post-init check is the caller's to guarantee, see :func:`_side_expression`).
     """
-    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
-        return None
+    if not attrs.has(cls) or any("cached_hash" in name for name in getattr(cls, "__slots__", ())):
+        return None  # a cached hash is one more slot that __init__ fills
     fields = attrs.fields(cls)
     if any(a.validator is not None or a.converter is not None or not a.init for a in fields):
         return None
@@ -198,7 +199,10 @@ def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
         hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__")
     ):
         return None
-    return [cls.__dict__[a.name].__set__ for a in fields]
+    slots = [inspect.getattr_static(cls, a.name, None) for a in fields]
+    if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
+        return None  # not slotted (a dict class): its __init__ is the only way
+    return [slot.__set__ for slot in slots]
 
 
 @attrs.frozen
