@@ -4,7 +4,8 @@
 builds, per stream, format and mode, a ``msgspec`` struct of the frame
 (``{"data": {...}, "guid": ...}``) and a generated function that turns the decoded struct into
 the model. It skips the ``orjson`` dict, which costs as much as the whole struct decode (measured in
-``benchmarks/decode_paths.py``).
+``benchmarks/decode_paths.py``), and builds the frozen attrs models through their slots
+(``object.__new__`` and each slot's setter) wherever their ``__init__`` would do nothing more.
 
 Rules of this module:
 
