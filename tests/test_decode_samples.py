@@ -17,7 +17,8 @@ import attrs
 import orjson
 import pytest
 
-from alor_sync.codec.converter import _ALIASES, _stream, decode, decoder_for, encode, model_for
+from alor_sync.codec.converter import _stream, decode, decoder_for, encode, model_for
+from alor_sync.codec.wire_tables import ALIASES
 from alor_sync.models import BookSide, Number
 from alor_sync.models.values import to_datetime
 from alor_sync.wire import parse_format
@@ -50,7 +51,7 @@ def _normalised(value: Any) -> Any:
 
 
 def _with_canonical_keys(opcode: str, fmt: str, data: dict[str, Any]) -> dict[str, Any]:
-    aliases = _ALIASES.get((_stream(opcode), parse_format(fmt)), {})
+    aliases = ALIASES.get((_stream(opcode), parse_format(fmt)), {})
     return {aliases.get(key, key): value for key, value in data.items()}
 
 

@@ -4,7 +4,8 @@
 builds, per stream, format and mode, a ``msgspec`` struct of the frame
 (``{"data": {...}, "guid": ...}``) and a generated function that turns the decoded struct into
 the model. It skips the ``orjson`` dict, which costs as much as the whole struct decode (measured in
-``benchmarks/decode_paths.py``).
+``benchmarks/decode_paths.py``), and builds the frozen attrs models through their slots
+(``object.__new__`` and each slot's setter) wherever their ``__init__`` would do nothing more.
 
 Rules of this module:
 
@@ -15,16 +16,19 @@ Rules of this module:
   through either path, and a malformed one fails the same way.
 * No wire name appears here: every builder takes ``names`` (model field -> JSON key).
 * Builders run once per stream, format and mode; what they return is immutable and may be called
-  from any thread concurrently (the decimal cache is a dict whose races only recompute a value).
+  from any thread concurrently (the decimal cache is a dict whose races only recompute a value,
+  or clear it while another thread reads: that read misses and fills it again).
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from types import NoneType, UnionType
+from types import MemberDescriptorType, NoneType, UnionType
 from typing import Any, TypeAlias, Union, get_args, get_origin
 
 import attrs
@@ -42,23 +46,39 @@ FrameDecoder: TypeAlias = Callable[[Any, str], Any]
 _DECIMAL_CACHE_LIMIT = 1 << 16
 
 
-class _DecimalCache(dict[Any, Decimal]):
-    """float (or int) -> the Decimal the general path makes of it, built on first sight.
+_decimals: dict[Any, Decimal] = {}
+"""float (or int) -> the Decimal the general path makes of it: what exact mode's ``dec[x]`` reads.
 
-    Exact mode: ``Decimal(repr(x))`` costs about 300 ns and a depth-20 book carries 40 prices,
-    most of them repeated from the book before; a dict lookup costs a tenth of that. Bounded:
-    cleared when full. An int and an equal float share an entry: their Decimals are equal.
-    """
+``Decimal(repr(x))`` costs about 300 ns and a depth-20 book carries 40 prices, most of them
+repeated from the book before; a lookup costs a tenth of that. A plain dict, not a subclass with
+``__missing__``: the interpreter's specialised lookup of an exact dict is about 10 ns cheaper per
+price (``benchmarks/decode_paths.py``). A miss raises KeyError and the decoder builds that book
+side's columns again through :func:`_decimal`, which fills the cache; single values go through
+:func:`_decimal` directly (misses are common there, and a call costs less than a second pass).
+An int and an equal float share an entry: their Decimals are equal (same value, type and hash)
+though not always the same digits: an integral float ``258.0`` after an int ``258`` gets
+``Decimal("258")``, not the general path's ``Decimal("258.0")`` (the server prints integral
+prices as ints; telling the two apart would cost a type check per price).
+"""
 
-    def __missing__(self, key: Any) -> Decimal:
-        if len(self) >= _DECIMAL_CACHE_LIMIT:
-            self.clear()
-        value = to_decimal(key)
-        self[key] = value
-        return value
+
+def _decimal(key: Any) -> Decimal:
+    """The cached Decimal of ``key``, made and stored on a miss; the cache is bounded (cleared
+    when full)."""
+    found = _decimals.get(key)
+    if found is None:
+        if len(_decimals) >= _DECIMAL_CACHE_LIMIT:
+            _decimals.clear()
+        found = _decimals[key] = to_decimal(key)
+    return found
 
 
-_decimals = _DecimalCache()
+_CACHED = re.compile(r"dec\[([^\[\]]*)\]")
+
+
+def _filling(lines: list[str]) -> list[str]:
+    """``lines`` with every cache read ``dec[x]`` replaced by the filling ``decimal(x)``."""
+    return [_CACHED.sub(r"decimal(\1)", line) for line in lines]
 
 
 def _union_members(tp: Any) -> tuple[set[Any], bool]:
@@ -75,7 +95,7 @@ class _Plan:
     """How one model field is decoded: its struct type and the expression that converts it."""
 
     struct_type: Any
-    convert: str  # a format string over the value's expression, e.g. "dec[{}]"
+    convert: str  # a format string over the value's expression, e.g. "decimal({})"
     optional: bool
 
 
@@ -84,7 +104,7 @@ def _plan(tp: Any, exact: bool) -> _Plan | None:
     if members == {float, Decimal}:
         # Exact: keep ints as ints (Decimal(int) is exact; a float would round big ones).
         if exact:
-            return _Plan(int | float, "dec[{}]", optional)
+            return _Plan(int | float, "decimal({})", optional)
         return _Plan(float, "{}", optional)
     if len(members) == 1:
         (only,) = members
@@ -120,20 +140,70 @@ def _level_struct(level_names: Names, exact: bool) -> type:
     return msgspec.defstruct("Level", fields, kw_only=True, gc=False, rename=rename)
 
 
-def _side_expression(i: int, exact: bool, with_yields: bool) -> list[str]:
-    """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``."""
+def _side_expression(
+    i: int, exact: bool, with_yields: bool, columns: str, construct: str
+) -> list[str]:
+    """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``.
+
+    Built without ``BookSide.__init__``: its only check (as many volumes as prices) holds by
+    construction, and the slot setters cost half as much (see :func:`_slot_setters`).
+    """
     price = "dec[x.price]" if exact else "x.price"
-    lines = [
-        f"side{i} = BookSide(tuple([{price} for x in v{i}]), tuple([x.volume for x in v{i}]),"
-        + (f" yields{i})" if with_yields else " None)")
-    ]
+    if columns == "loop":  # one pass over the levels, both columns at once
+        lines = [
+            f"p{i} = []; q{i} = []; ap = p{i}.append; aq = q{i}.append",
+            f"for x in v{i}: ap({price}); aq(x.volume)",
+            f"p{i} = tuple(p{i}); q{i} = tuple(q{i})",
+        ]
+    else:
+        lines = [
+            f"p{i} = tuple([{price} for x in v{i}])",
+            f"q{i} = tuple([x.volume for x in v{i}])",
+        ]
     if with_yields:
         value = "None if x.yield_ is None else dec[x.yield_]" if exact else "x.yield_"
-        lines[:0] = [
-            f"yields{i} = tuple([{value} for x in v{i}])",
-            f"if yields{i}.count(None) == len(yields{i}): yields{i} = None",
+        lines += [
+            f"y{i} = tuple([{value} for x in v{i}])",
+            f"if y{i}.count(None) == len(y{i}): y{i} = None",
         ]
+    else:
+        lines.append(f"y{i} = None")
+    if exact:  # a price not cached yet: the same columns again, through the filling decimal()
+        lines = ["try:", *(f"    {line}" for line in lines), "except KeyError:"] + [
+            f"    {line}" for line in _filling(lines)
+        ]
+    if construct == "init":
+        lines.append(f"side{i} = BookSide(p{i}, q{i}, y{i})")
+    else:
+        lines.append(
+            f"side{i} = new(BookSide); side_prices(side{i}, p{i}); side_volumes(side{i}, q{i});"
+            f" side_yields(side{i}, y{i})"
+        )
     return lines
+
+
+def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
+    """The setters of ``cls``'s field slots, in field order, when an instance may be built as
+    ``object.__new__(cls)`` plus one setter call per field; else None (use ``cls(...)``).
+
+    That is what a frozen slotted attrs ``__init__`` does, minus its per-field
+    ``object.__setattr__`` lookups: about half the cost (``benchmarks/decode_paths.py``). Only
+    for classes whose ``__init__`` does nothing else: no validator, converter or init hooks
+    (BookSide's post-init check is the caller's to guarantee, see :func:`_side_expression`).
+    """
+    if not attrs.has(cls) or any("cached_hash" in name for name in getattr(cls, "__slots__", ())):
+        return None  # a cached hash is one more slot that __init__ fills
+    fields = attrs.fields(cls)
+    if any(a.validator is not None or a.converter is not None or not a.init for a in fields):
+        return None
+    if cls is not BookSide and (
+        hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__")
+    ):
+        return None
+    slots = [inspect.getattr_static(cls, a.name, None) for a in fields]
+    if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
+        return None  # not slotted (a dict class): its __init__ is the only way
+    return [slot.__set__ for slot in slots]
 
 
 @attrs.frozen
@@ -147,7 +217,7 @@ class _FieldCode:
 
 def _field_code(
     i: int, attribute: Any, tp: Any, key: str | None, level_names: Names, *, exact: bool,
-    namespace: dict[str, Any],
+    namespace: dict[str, Any], columns: str, construct: str,
 ) -> _FieldCode:  # fmt: skip
     """The code of model field ``i`` (struct field ``f{i}``, local ``v{i}``)."""
     if key is None:
@@ -157,7 +227,8 @@ def _field_code(
     if tp is BookSide:
         level = _level_struct(level_names, exact)
         levels: Any = list[level]  # type: ignore[valid-type]
-        lines = (f"v{i} = data.f{i}", *_side_expression(i, exact, "yield_" in level_names))
+        with_yields = "yield_" in level_names
+        lines = (f"v{i} = data.f{i}", *_side_expression(i, exact, with_yields, columns, construct))
         return _FieldCode(_struct_field(f"f{i}", levels, required), lines, f"side{i}")
     plan = _plan(tp, exact)
     if plan is None:
@@ -176,22 +247,32 @@ def _field_code(
 
 
 def frame_decoder(
-    model: type, names: Names, level_names: Names, *, exact: bool, fallback: FrameDecoder
-) -> FrameDecoder:
+    model: type, names: Names, level_names: Names, *, exact: bool, fallback: FrameDecoder,
+    construct: str = "slots", columns: str = "comprehension",
+) -> FrameDecoder:  # fmt: skip
     """Generate the one-pass decoder of ``model``'s frames (see :func:`supports`).
 
     ``fallback(raw, guid)`` handles every frame the structs do not take as they are: a guid that
     names another subscription, a value of another JSON type than the model's, a missing field,
     anything that is not a data frame.
+
+    ``construct`` and ``columns`` choose between ways of building the same model, for
+    ``benchmarks/decode_paths.py`` to measure against each other: ``"slots"`` (object.__new__
+    and slot setters) or ``"init"`` (the class's ``__init__``); book columns by
+    ``"comprehension"`` or one ``"loop"`` per side. The defaults are the fastest measured.
     """
     hints = model_hints(model)
+    side_setters = _slot_setters(BookSide)
+    assert side_setters is not None  # BookSide is a slotted attrs class without validators
     namespace: dict[str, Any] = {
-        "model": model, "BookSide": BookSide, "dec": _decimals, "fallback": fallback,
-        "to_datetime": to_datetime, "to_str": to_str,
+        "model": model, "BookSide": BookSide, "dec": _decimals, "decimal": _decimal,
+        "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str, "new": object.__new__,
+        "side_prices": side_setters[0], "side_volumes": side_setters[1],
+        "side_yields": side_setters[2],
     }  # fmt: skip
     codes = [
         _field_code(i, a, hints[a.name], names.get(a.name), level_names, exact=exact,
-                    namespace=namespace)
+                    namespace=namespace, columns=columns, construct=construct)
         for i, a in enumerate(attrs.fields(model))
     ]  # fmt: skip
     fields = [code.struct_field for code in codes if code.struct_field is not None]
@@ -211,12 +292,13 @@ def frame_decoder(
         "        if frame.guid == guid:",
         "            data = frame.data",
         *(f"            {line}" for code in codes for line in code.lines),
-        f"            return model({', '.join(code.arg for code in codes)})",
+        *(f"            {line}" for line in _construction(model, codes, construct, namespace)),
         "    except Exception:",
         "        pass  # the general path decodes it, or raises what it always raised",
         "    return fallback(raw, guid)",
     ]
     source = "\n".join(lines)
+    namespace["__source__"] = source  # for a reader of a traceback or a profile
     exec(compile(source, f"<alor_sync frame decoder of {model.__name__}>", "exec"), namespace)
     decoder: FrameDecoder = namespace["decode"]
     return decoder
@@ -224,3 +306,20 @@ def frame_decoder(
 
 def _struct_field(name: str, tp: Any, required: bool) -> tuple[Any, ...]:
     return (name, tp) if required else (name, tp, None)
+
+
+def _construction(
+    model: type, codes: list[_FieldCode], construct: str, namespace: dict[str, Any]
+) -> list[str]:
+    """The lines that build and return the model from the fields' expressions."""
+    args = [code.arg for code in codes]
+    setters = _slot_setters(model) if construct == "slots" else None
+    if setters is None:
+        return [f"return model({', '.join(args)})"]
+    for i, setter in enumerate(setters):
+        namespace[f"set{i}"] = setter
+    return [
+        "obj = new(model)",
+        *(f"set{i}(obj, {arg})" for i, arg in enumerate(args)),
+        "return obj",
+    ]
