@@ -102,6 +102,9 @@ class _Scenario:
         # Trades that must be delivered carry ids of their own: a trade id already delivered is
         # a repeat, which the client rightly drops.
         self.fresh_ids = itertools.count(10**12)
+        # The usable ids (int or str, as the dedupe keys them) each trade stream has delivered:
+        # a fuzzed id that repeats one of them is rightly dropped, not lost.
+        self.delivered_ids: dict[str, set[object]] = {"raw": set(), "typed": set()}
 
     def build(self, kind: str, draw: Any) -> tuple[str | bytes, bool, tuple[str, str | None]]:
         """(frame, binary, expectation); expectations: (malformed|decode|delivered|unrouted|
@@ -165,15 +168,26 @@ class _Scenario:
             data[key] = draw(values)
         frame = _frame(data, guids[target])
         if target == "raw":
-            return frame, False, ("delivered", guids["raw"])
+            return frame, False, self._delivered_unless_repeat("raw", data["id"], guids["raw"])
         try:
-            decode("AllTradesGetAndSubscribe", "Simple", orjson.loads(frame)["data"])
+            trade = decode("AllTradesGetAndSubscribe", "Simple", orjson.loads(frame)["data"])
         except DecodeError:
             return frame, False, ("decode", guids["typed"])
-        return frame, False, ("delivered", guids["typed"])
+        return frame, False, self._delivered_unless_repeat("typed", trade.id, guids["typed"])
+
+    def _delivered_unless_repeat(self, name: str, trade_id: object, guid: str) -> tuple[str, str]:
+        """A trade is delivered unless its id is one the stream already delivered."""
+        if trade_id.__class__ not in (int, str):
+            return "delivered", guid  # no usable id: passed on as it came
+        if trade_id in self.delivered_ids[name]:
+            return "nothing", guid
+        self.delivered_ids[name].add(trade_id)
+        return "delivered", guid
 
     def send_markers(self) -> int:
         marker = next(self.markers)
+        for ids in self.delivered_ids.values():
+            ids.add(marker)
         self.broker.send(_frame({**TRADE, "id": marker}, self.subs["raw"].guid))
         self.broker.send(_frame({**TRADE, "id": marker}, self.subs["typed"].guid))
         self.broker.send(_frame({**QUOTE, "volume": marker}, self.subs["quotes"].guid))
