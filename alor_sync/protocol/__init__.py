@@ -8,8 +8,9 @@ Never: opens a socket, starts a thread, reads a clock or logs.
 Rules of this package:
 
 * No sockets, threads, clocks or logging: Python values in, plain dicts (or frame values) out.
-* Wire (JSON) names live here and in the converter only; every argument is snake_case and is
-  checked before anything could be sent (:class:`~alor_sync.errors.InvalidArgumentError`).
+* Request wire names live here, payload wire names in :mod:`alor_sync.codec` only; every argument
+  is snake_case and is checked before anything could be sent
+  (:class:`~alor_sync.errors.InvalidArgumentError`).
 * Requests never contain the access token; the transport adds it at send time (:func:`with_token`).
 
 Wire spellings chosen (the server reads enums case-insensitively; the reference's examples mix
