@@ -230,7 +230,8 @@ def builder_pairs() -> Iterator[tuple[str, Callable[[], Any]]]:
         base = _base(builder)
         params = ["guid", *_keywords(builder)]
         for first, second in itertools.combinations(params, 2):
-            for bad_first, bad_second in ((BAD[first], BAD[second]), (None, BAD[second])):
+            variants = ((BAD[first], BAD[second]), (None, BAD[second]), (None, None))
+            for bad_first, bad_second in variants:
                 kwargs = {**base, first: bad_first, second: bad_second}
                 guid = kwargs.pop("guid", "g")
                 case = f"{name} {first}={bad_first!r} {second}={bad_second!r}"
