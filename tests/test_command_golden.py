@@ -447,7 +447,9 @@ def _cli_outcome(argv: list[str]) -> str:
     method, params = cli_order._order_params(args)
     preview = outcome(lambda: cli_order._wire_preview(method, params))
     described = cli_order._describe(args, method)
-    return f"{namespace!r}\n{method} {params!r}\n{preview}\n{described}"
+    # The method gets them as keyword arguments: their order, and a None (its default), say nothing.
+    given = {k: v for k, v in sorted(params.items()) if v is not None}
+    return f"{namespace!r}\n{method} {given!r}\n{preview}\n{described}"
 
 
 def cli_calls() -> Iterator[tuple[str, Callable[[], Any]]]:
