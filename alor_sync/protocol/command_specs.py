@@ -71,6 +71,7 @@ class CommandParam:
     method_name: str = ""  # the methods' name where it is not ``name``
     method_annotation: str = ""  # the methods' type where it is not ``annotation``
     method_default: object = _SAME  # the methods' default where it is not the builders'
+    choices: tuple[str, ...] = ()  # an enum's wire spellings (its check accepts any casing)
 
     @property
     def facade_name(self) -> str:
@@ -130,21 +131,26 @@ def _comment(name: str, value: Any) -> str:
 _ENUM = "EnumLike"
 _PRICE = "Price"
 
+
+def _one_of(name: str, wire: str, choices: tuple[str, ...], doc: str, **kw: Any) -> CommandParam:
+    """An enum parameter: one of ``choices`` in any casing, or an ``enum.Enum`` member."""
+    annotation = _ENUM if kw.get("required") else f"{_ENUM} | None"
+    return CommandParam(name, wire, annotation, _choice(choices), doc, choices=choices, **kw)
+
+
 ORDER_ID = CommandParam(
     "order_id", "orderId", "str | int", _order_id, "the order's number", required=True
 )
-SIDE = CommandParam(
-    "side", "side", _ENUM, _choice(SIDES), "buy or sell", True, method_annotation="Side | str"
-)
+
+
+SIDE = _one_of("side", "side", SIDES, "buy or sell", required=True, method_annotation="Side | str")
 QUANTITY = CommandParam("quantity", "quantity", "int", _bounded(1), "lots", required=True)
 PRICE = CommandParam("price", "price", _PRICE, check_price, "limit price", required=True)
-CONDITION = CommandParam(
+CONDITION = _one_of(
     "condition",
     "condition",
-    _ENUM,
-    _choice(CONDITIONS),
-    "trigger when the last price is more/less than the trigger price: "
-    "more, less, moreorequal, lessorequal",
+    CONDITIONS,
+    "trigger when the last price is more/less than the trigger price",
     required=True,
     method_annotation="Condition | str",
 )
@@ -197,11 +203,10 @@ PROTECTION = CommandParam(
     "seconds of protection against a price spike (1-300)",
 )
 COMMENT = CommandParam("comment", "comment", "str | None", _comment, "your note on the order")
-TIME_IN_FORCE = CommandParam(
+TIME_IN_FORCE = _one_of(
     "time_in_force",
     "timeInForce",
-    f"{_ENUM} | None",
-    _choice(TIMES_IN_FORCE),
+    TIMES_IN_FORCE,
     "how long the order lives (default: the server's)",
     method_annotation="TimeInForce | str | None",
 )
