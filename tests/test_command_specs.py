@@ -17,8 +17,8 @@ from alor_sync.protocol.command_specs import COMMAND_SPECS, REQUEST_ORDER, Comma
 from alor_sync.wire import COMMAND_OPCODES, CommandOpcode
 
 _ENVELOPE = {"opcode", "guid", "token"}
-# Taken although the reference does not list it (kept as the hand-written builder had it; the
-# reference lists it for create:stopLimit, and the server's schema for update may lag).
+# opcodes.json leaves it out of update:stopLimit; the reference's summary (README, section 3)
+# gives every update:* the fields of its create:*, and so did the hand-written builder.
 _BEYOND_REFERENCE = {CommandOpcode.UPDATE_STOP_LIMIT: {"icebergVariance"}}
 
 

@@ -89,7 +89,7 @@ class _Flag:
     flag: str
     dest: str
     metavar: str | None = None
-    help: str | None = None  # in place of the spec's doc line ("": none)
+    help: str | None = None  # in place of the spec's doc line
     sets: object = _PASS  # a switch that sets the parameter to this value
 
 
@@ -105,14 +105,13 @@ _SPELLINGS = {
         "condition",
         help="trigger when the last price is more/less than --trigger-price",
     ),
-    "trigger_price": _Flag("--trigger-price", "trigger_price", help=""),
     "time_in_force": _Flag("--time-in-force", "time_in_force", help="default: the server's"),
-    "iceberg_fixed": _Flag("--iceberg-fixed", "iceberg_fixed", "LOTS", ""),
-    "iceberg_variance": _Flag("--iceberg-variance", "iceberg_variance", "PERCENT", ""),
+    "iceberg_fixed": _Flag("--iceberg-fixed", "iceberg_fixed", "LOTS"),
+    "iceberg_variance": _Flag("--iceberg-variance", "iceberg_variance", "PERCENT"),
     "stop_end_time": _Flag(
         "--stop-end", "stop_end", "WHEN", "expiry: unix seconds or ISO 8601 (default: none)"
     ),
-    "protecting_seconds": _Flag("--protecting-seconds", "protecting_seconds", "S", ""),
+    "protecting_seconds": _Flag("--protecting-seconds", "protecting_seconds", "S"),
     "activate": _Flag("--inactive", "inactive", help="create it inactive", sets=False),
 }
 _POSITIONAL = ("side", "symbol", "quantity")  # of a new order; a cancel's is its order_id
@@ -156,8 +155,7 @@ def _add(
         reader["choices"] = param.choices
     if flag.sets is not _PASS:
         reader = {"action": "store_true"}
-    text = note or (param.doc if flag.help is None else flag.help)
-    extra: dict[str, Any] = {"help": text or None}
+    extra: dict[str, Any] = {"help": note or flag.help or param.doc}
     if flag.metavar is not None:
         extra["metavar"] = flag.metavar
     if flag.flag.startswith("--"):

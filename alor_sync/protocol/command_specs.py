@@ -155,7 +155,7 @@ CONDITION = _one_of(
     method_annotation="Condition | str",
 )
 TRIGGER_PRICE = CommandParam(
-    "trigger_price", "triggerPrice", _PRICE, check_price, "the stop's trigger price", True
+    "trigger_price", "triggerPrice", _PRICE, check_price, "the stop's activation price", True
 )
 SYMBOL = CommandParam(
     "symbol",
@@ -200,7 +200,7 @@ PROTECTION = CommandParam(
     "protectingSeconds",
     "int | None",
     _bounded(*PROTECTING_SECONDS),
-    "seconds of protection against a price spike (1-300)",
+    "seconds the price must meet the condition before it triggers (1-300)",
 )
 COMMENT = CommandParam("comment", "comment", "str | None", _comment, "your note on the order")
 TIME_IN_FORCE = _one_of(
@@ -225,15 +225,17 @@ ICEBERG_VARIANCE = CommandParam(
     "icebergVariance",
     "int | None",
     _bounded(1),
-    "variance of the visible lots, percent",
+    "random add-on to the visible lots, percent (derivatives only)",
 )
-ACTIVATE = CommandParam("activate", "activate", "bool | None", check_flag, "False: inactive")
+ACTIVATE = CommandParam(
+    "activate", "activate", "bool | None", check_flag, "False creates it inactive"
+)
 CHECK_DUPLICATES = CommandParam(
     "check_duplicates",
     "checkDuplicates",
     "bool | None",
     check_flag,
-    "False turns off the server's check of repeated guids",
+    "False skips the server's check of repeated guids",
 )
 
 REQUEST_ORDER: tuple[str, ...] = tuple(
