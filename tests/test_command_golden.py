@@ -315,13 +315,8 @@ def _opcode(builder_name: str) -> CommandOpcode:
 class _Capture(OrderCommandMethods):
     """The methods' side of ``CommandChannel``: what ``_call`` gets, and the request it builds."""
 
-    def _call(
-        self,
-        opcode: CommandOpcode,
-        arguments: dict[str, Any],
-        timeout: float | None,
-        guid: str | None = None,
-    ) -> OrderResult:
+    def _call(self, opcode: CommandOpcode, arguments: dict[str, Any], *rest: Any) -> OrderResult:
+        timeout, guid = (*rest, None)[:2]
         got = f"{opcode!r} {arguments!r} timeout={timeout!r} guid={guid!r}"
         request = outcome(
             lambda: protocol.command_request(opcode, guid or "g", **_builder_params(arguments))

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +73,52 @@ def test_builder_and_method_take_every_parameter_of_their_spec(spec: CommandSpec
         names.add("code")
     assert set(method) == names
     assert method["exchange"].default == "MOEX"
+
+
+_USER_CODE = """\
+from decimal import Decimal
+
+from alor_sync import AlorClient, Side, TimeInForce
+from alor_sync import protocol as p
+
+client = AlorClient("token", ws_url="ws://127.0.0.1:1/ws")
+orders = client.commands
+orders.create_limit(portfolio="D1", symbol="SBER", side=Side.BUY, quantity=1, price=Decimal(1))
+orders.create_stop_limit(portfolio="D1", code="SBER", side="sell", quantity=1, price=1.5,
+                         condition="more", trigger_price=2, stop_end_unix_time=0,
+                         time_in_force=TimeInForce.ONE_DAY, guid="g", timeout=1.0)
+orders.delete_stop(order_id=5, portfolio="D1", exchange="SPBX", check_duplicates=False)
+p.create_market_request("g", side=Side.SELL, quantity=1, symbol="S", exchange="M", portfolio="D")
+p.update_stop_request("g", order_id="1", side="buy", quantity=1, condition="less",
+                      trigger_price=Decimal(2), symbol="S", exchange="M", portfolio="D",
+                      stop_end_time=0)
+orders.create_market(portfolio="D1", symbol="SBER", side=1, quantity=1)
+orders.create_limit(portfolio="D1", symbol="SBER", side="buy", quantity=1)
+orders.create_stop(portfolio="D1", symbol="S", side="buy", quantity=1, condition="more",
+                   trigger_price=1, stop_end_time=0)
+p.update_limit_request("g", order_id="1", side="buy", quantity=1, price="1", symbol="S",
+                       exchange="M", portfolio="D", time_in_force="oneday")
+"""
+# line -> mypy's error codes: what a type checker says about the mistakes at the end.
+_USER_MISTAKES = {
+    17: {"arg-type"},
+    18: {"call-arg"},
+    19: {"call-arg"},
+    21: {"arg-type", "call-arg"},
+}
+
+
+def test_user_code_calling_commands_type_checks_as_declared(tmp_path: Path) -> None:
+    (tmp_path / "user.py").write_text(_USER_CODE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--show-error-codes",
+         "--no-error-summary", "--cache-dir", os.devnull, "user.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    found: dict[int, set[str]] = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"^user\.py:(\d+): error: .*\[([\w-]+)\]$", line)
+        if match:
+            found.setdefault(int(match[1]), set()).add(match[2])
+    assert found == _USER_MISTAKES, result.stdout

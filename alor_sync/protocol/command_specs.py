@@ -141,8 +141,6 @@ def _one_of(name: str, wire: str, choices: tuple[str, ...], doc: str, **kw: Any)
 ORDER_ID = CommandParam(
     "order_id", "orderId", "str | int", _order_id, "the order's number", required=True
 )
-
-
 SIDE = _one_of("side", "side", SIDES, "buy or sell", required=True, method_annotation="Side | str")
 QUANTITY = CommandParam("quantity", "quantity", "int", _bounded(1), "lots", required=True)
 PRICE = CommandParam("price", "price", _PRICE, check_price, "limit price", required=True)
