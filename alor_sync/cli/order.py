@@ -9,6 +9,9 @@ Rules of this module:
   guid, and the user decides (the library's rule, see :mod:`alor_sync.commands.channel`).
 * stdout gets only the result (the order number, or ``--json``), so scripts can read it
   (``n=$(alor-sync order ...)``); the human sentence goes to stderr.
+* The arguments are the command specs' parameters (:mod:`alor_sync.protocol.command_specs`):
+  their types, choices, whether they are required and their help lines come from there; this
+  module spells them (``_SPELLINGS``) and picks which each kind offers.
 * ``order cancel`` without ``--type`` first looks the order up in the portfolio's orders and
   stop orders (read-only, over ``/ws``) to send the right command; an order it cannot find is a
   one-line error that names ``--type``.
@@ -20,6 +23,7 @@ import argparse
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
 import orjson
 
 from alor_sync import protocol
@@ -37,9 +41,12 @@ from alor_sync.errors import (
     OutcomeUnknownError,
 )
 from alor_sync.models import Order, StopOrder
+from alor_sync.protocol.command_specs import COMMAND_SPECS, CommandParam, CommandSpec
 from alor_sync.wire import CommandOpcode
 
 __all__ = ["add_parser", "run"]
+
+_PASS = object()  # a flag's value goes to its parameter as read
 
 EPILOG = """\
 examples:
@@ -58,23 +65,64 @@ everything else goes to stderr. A command whose reply never came is NOT sent
 again: check your orders (alor-sync stream orders) before repeating it.
 """
 
-# channel method -> the command it sends
-_OPCODES = {
-    "create_limit": CommandOpcode.CREATE_LIMIT,
-    "create_market": CommandOpcode.CREATE_MARKET,
-    "create_stop": CommandOpcode.CREATE_STOP,
-    "create_stop_limit": CommandOpcode.CREATE_STOP_LIMIT,
-    "delete_limit": CommandOpcode.DELETE_LIMIT,
-    "delete_market": CommandOpcode.DELETE_MARKET,
-    "delete_stop": CommandOpcode.DELETE_STOP,
-    "delete_stop_limit": CommandOpcode.DELETE_STOP_LIMIT,
-}
 _CANCEL_COMMANDS = {
     "limit": "delete_limit",
     "market": "delete_market",
     "stop": "delete_stop",
     "stop-limit": "delete_stop_limit",
 }
+# channel method -> the command it sends
+_OPCODES = {spec.name: spec.opcode for spec in COMMAND_SPECS.values()}
+# order kind -> the command it sends (a stop with --price sends create:stopLimit)
+_KIND_COMMANDS = {
+    "limit": CommandOpcode.CREATE_LIMIT,
+    "market": CommandOpcode.CREATE_MARKET,
+    "stop": CommandOpcode.CREATE_STOP,
+}
+
+
+@attrs.frozen
+class _Flag:
+    """How the command line spells a spec parameter where ``--<name-with-dashes>`` and the
+    spec's doc line are not it; its type, choices and whether it is required are the spec's."""
+
+    flag: str
+    dest: str
+    metavar: str | None = None
+    help: str | None = None  # in place of the spec's doc line
+    sets: object = _PASS  # a switch that sets the parameter to this value
+
+
+_SPELLINGS = {
+    "side": _Flag("side", "side"),
+    "symbol": _Flag("symbol", "symbol", "SYMBOL", "e.g. SBER"),
+    "quantity": _Flag("quantity", "quantity", "QUANTITY"),
+    "order_id": _Flag("order_id", "order_id", "ORDER_ID", "the order number"),
+    "exchange": _Flag("--exchange", "exchange", help="MOEX (default) or SPBX"),
+    "instrument_group": _Flag("--board", "board"),
+    "condition": _Flag(
+        "--condition",
+        "condition",
+        help="trigger when the last price is more/less than --trigger-price",
+    ),
+    "time_in_force": _Flag("--time-in-force", "time_in_force", help="default: the server's"),
+    "iceberg_fixed": _Flag("--iceberg-fixed", "iceberg_fixed", "LOTS"),
+    "iceberg_variance": _Flag("--iceberg-variance", "iceberg_variance", "PERCENT"),
+    "stop_end_time": _Flag(
+        "--stop-end", "stop_end", "WHEN", "expiry: unix seconds or ISO 8601 (default: none)"
+    ),
+    "protecting_seconds": _Flag("--protecting-seconds", "protecting_seconds", "S"),
+    "activate": _Flag("--inactive", "inactive", help="create it inactive", sets=False),
+}
+_POSITIONAL = ("side", "symbol", "quantity")  # of a new order; a cancel's is its order_id
+_COMMON = ("portfolio", "exchange")
+_SHARED = ("instrument_group", "comment", "allow_margin")  # every new order's options
+_NOT_OFFERED = ("check_duplicates",)  # the CLI never re-sends, so the server's check stays on
+_OPTIONAL_LIMIT = "limit price: makes it a stop-limit order"  # --price of a stop
+
+
+def _spelling(param: CommandParam) -> _Flag:
+    return _SPELLINGS.get(param.name) or _Flag("--" + param.name.replace("_", "-"), param.name)
 
 
 def _price(text: str) -> Decimal:
@@ -87,9 +135,41 @@ def _price(text: str) -> Decimal:
     return value
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--portfolio", required=True, help="portfolio id, e.g. D39004")
-    parser.add_argument("--exchange", default="MOEX", help="MOEX (default) or SPBX")
+_READERS: dict[str, dict[str, Any]] = {
+    "int": {"type": whole_number},
+    "int | None": {"type": whole_number},
+    "Price": {"type": _price},
+    "UnixTime | None": {"type": unix_time},
+    "bool | None": {"action": "store_true", "default": None},
+}
+
+
+def _add(
+    parser: argparse.ArgumentParser, param: CommandParam, *, optional: bool = False, note: str = ""
+) -> None:
+    """The argument of ``param``, read by the type the spec declares (``optional``: even if
+    the command requires it; ``note``: the help line, in place of the spelling's or the doc's)."""
+    flag = _spelling(param)
+    reader = dict(_READERS.get(param.annotation, {}))
+    if param.choices:
+        reader["choices"] = param.choices
+    if flag.sets is not _PASS:
+        reader = {"action": "store_true"}
+    extra: dict[str, Any] = {"help": note or flag.help or param.doc}
+    if flag.metavar is not None:
+        extra["metavar"] = flag.metavar
+    if flag.flag.startswith("--"):
+        if param.has_method_default and param.facade_default is not None:
+            extra["default"] = param.facade_default
+        elif param.required and not optional:
+            extra["required"] = True
+        extra["dest"] = flag.dest
+    parser.add_argument(flag.flag, **reader, **extra)
+
+
+def _common(parser: argparse.ArgumentParser, spec: CommandSpec) -> None:
+    for name in _COMMON:
+        _add(parser, _param(spec, name))
     parser.add_argument("-y", "--yes", action="store_true", help="send without asking")
     parser.add_argument(
         "--timeout",
@@ -101,73 +181,40 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _new_order(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("side", choices=("buy", "sell"), help="buy or sell")
-    parser.add_argument("symbol", metavar="SYMBOL", help="e.g. SBER")
-    parser.add_argument("quantity", type=whole_number, metavar="QUANTITY", help="lots")
-    _common(parser)
-    parser.add_argument("--board", help="instrument group, e.g. TQBR")
-    parser.add_argument("--comment", help="your note on the order")
-    parser.add_argument(
-        "--allow-margin",
-        action="store_true",
-        default=None,
-        help="agree to a possibly uncovered position",
-    )
+def _param(spec: CommandSpec, name: str) -> CommandParam:
+    return next(p for p in spec.params if p.name == name)
 
 
-_TIMES_IN_FORCE = (
-    "oneday",
-    "immediateorcancel",
-    "fillorkill",
-    "attheclose",
-    "goodtillcancelled",
-    "bookorcancel",
-)
+def _own(spec: CommandSpec) -> list[CommandParam]:
+    """The options of a kind beyond what every new order takes, in spec order."""
+    taken = (*_POSITIONAL, *_COMMON, *_SHARED, *_NOT_OFFERED, "order_id")
+    return [p for p in spec.params if p.name not in taken]
 
 
-def _add_limit(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
-    limit = kinds.add_parser("limit", parents=parents, help="a limit order", epilog=EPILOG)
-    _new_order(limit)
-    limit.add_argument("--price", type=_price, required=True, help="limit price")
-    limit.add_argument("--time-in-force", choices=_TIMES_IN_FORCE, help="default: the server's")
-    limit.add_argument("--iceberg-fixed", type=whole_number, metavar="LOTS")
-    limit.add_argument("--iceberg-variance", type=whole_number, metavar="PERCENT")
-
-
-def _add_market(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
-    market = kinds.add_parser("market", parents=parents, help="a market order", epilog=EPILOG)
-    _new_order(market)
-    market.add_argument("--time-in-force", choices=_TIMES_IN_FORCE, help="default: the server's")
-
-
-def _add_stop(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
-    stop = kinds.add_parser(
-        "stop", parents=parents, help="a stop (or, with --price, stop-limit) order", epilog=EPILOG
-    )
-    _new_order(stop)
-    stop.add_argument(
-        "--condition",
-        required=True,
-        choices=("more", "less", "moreorequal", "lessorequal"),
-        help="trigger when the last price is more/less than --trigger-price",
-    )
-    stop.add_argument("--trigger-price", type=_price, required=True)
-    stop.add_argument("--price", type=_price, help="limit price: makes it a stop-limit order")
-    stop.add_argument(
-        "--stop-end",
-        type=unix_time,
-        metavar="WHEN",
-        help="expiry: unix seconds or ISO 8601 (default: none)",
-    )
-    stop.add_argument("--protecting-seconds", type=whole_number, metavar="S")
-    stop.add_argument("--inactive", action="store_true", help="create it inactive")
+def _add_kind(kinds: Any, parents: list[argparse.ArgumentParser], kind: str, summary: str) -> None:
+    """``order <kind>``: the positional arguments, the common options, then the kind's own."""
+    spec = COMMAND_SPECS[_KIND_COMMANDS[kind]]
+    parser = kinds.add_parser(kind, parents=parents, help=summary, epilog=EPILOG)
+    for name in _POSITIONAL:
+        _add(parser, _param(spec, name))
+    _common(parser, spec)
+    for name in _SHARED:
+        _add(parser, _param(spec, name))
+    own = _own(spec)
+    for param in own[: len(spec.given_first)]:  # the kind's terms
+        _add(parser, param)
+    if kind == "stop":  # --price makes it a stop-limit order
+        price = _param(COMMAND_SPECS[CommandOpcode.CREATE_STOP_LIMIT], "price")
+        _add(parser, price, optional=True, note=_OPTIONAL_LIMIT)
+    for param in own[len(spec.given_first) :]:
+        _add(parser, param)
 
 
 def _add_cancel(kinds: Any, parents: list[argparse.ArgumentParser]) -> None:
     cancel = kinds.add_parser("cancel", parents=parents, help="cancel an order", epilog=EPILOG)
-    cancel.add_argument("order_id", metavar="ORDER_ID", help="the order number")
-    _common(cancel)
+    spec = COMMAND_SPECS[CommandOpcode.DELETE_LIMIT]
+    _add(cancel, _param(spec, "order_id"))
+    _common(cancel, spec)
     cancel.add_argument(
         "--type",
         choices=sorted(_CANCEL_COMMANDS),
@@ -184,56 +231,40 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
     )
     kinds = order.add_subparsers(dest="order_kind", metavar="KIND", required=True)
-    for add in (_add_limit, _add_market, _add_stop, _add_cancel):
-        add(kinds, parents)
+    _add_kind(kinds, parents, "limit", "a limit order")
+    _add_kind(kinds, parents, "market", "a market order")
+    _add_kind(kinds, parents, "stop", "a stop (or, with --price, stop-limit) order")
+    _add_cancel(kinds, parents)
     order.set_defaults(handler=run)
+
+
+def _value(args: argparse.Namespace, param: CommandParam) -> Any:
+    flag = _spelling(param)
+    value = getattr(args, flag.dest, None)  # None: not offered (a stop-limit's time in force)
+    if flag.sets is not _PASS:
+        return flag.sets if value else None
+    return value
 
 
 def _order_params(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The channel method and its keyword arguments (snake_case) for ``args``."""
     if args.order_kind == "cancel":
-        params = {"order_id": args.order_id, "portfolio": args.portfolio, "exchange": args.exchange}
-        return _CANCEL_COMMANDS[args.type], params
-    params = {
-        "portfolio": args.portfolio,
-        "symbol": args.symbol,
-        "exchange": args.exchange,
-        "side": args.side,
-        "quantity": args.quantity,
-        "instrument_group": args.board,
-        "comment": args.comment,
-        "allow_margin": args.allow_margin,
-    }
-    if args.order_kind in ("limit", "market"):
-        params["time_in_force"] = args.time_in_force
-    if args.order_kind == "limit":
-        params.update(
-            price=args.price,
-            iceberg_fixed=args.iceberg_fixed,
-            iceberg_variance=args.iceberg_variance,
-        )
-        return "create_limit", params
-    if args.order_kind == "market":
-        return "create_market", params
-    params.update(
-        condition=args.condition,
-        trigger_price=args.trigger_price,
-        stop_end_unix_time=args.stop_end,
-        protecting_seconds=args.protecting_seconds,
-        activate=False if args.inactive else None,
-    )
-    if args.price is None:
-        return "create_stop", params
-    params["price"] = args.price
-    return "create_stop_limit", params
+        spec = COMMAND_SPECS[_OPCODES[_CANCEL_COMMANDS[args.type]]]
+    else:
+        spec = COMMAND_SPECS[_KIND_COMMANDS[args.order_kind]]
+        if args.order_kind == "stop" and args.price is not None:
+            spec = COMMAND_SPECS[CommandOpcode.CREATE_STOP_LIMIT]
+    offered = [p for p in spec.params if p.name not in _NOT_OFFERED]
+    params = {p.facade_name: _value(args, p) for p in offered}
+    return spec.name, {name: value for name, value in params.items() if value is not None}
 
 
 def _wire_preview(method: str, params: dict[str, Any]) -> dict[str, Any]:
     """The command as it will be sent (without its guid); raises InvalidArgumentError."""
-    builder_params = {k: v for k, v in params.items() if v is not None}
-    if "stop_end_unix_time" in builder_params:  # the protocol builder's name for it
-        builder_params["stop_end_time"] = builder_params.pop("stop_end_unix_time")
-    request = protocol.command_request(_OPCODES[method], "preview", **builder_params)
+    spec = COMMAND_SPECS[_OPCODES[method]]
+    builder_names = {p.facade_name: p.name for p in spec.params}
+    builder_params = {builder_names[k]: v for k, v in params.items() if v is not None}
+    request = protocol.command_request(spec.opcode, "preview", **builder_params)
     request.pop("guid", None)
     return request
 

@@ -1,53 +1,36 @@
 """The typed order commands (``create_*``, ``update_*``, ``delete_*``) of the command channel.
 
+Generated from the command specs (:mod:`alor_sync.protocol.command_specs`): do not edit;
+regenerate with ``python -m alor_sync.commands.generate``.
+
 Rules of this module:
 
 * One method per documented ``/cws`` command, with exactly the parameters the reference lists for
   it (snake_case; enums from :mod:`alor_sync.models` or strings in any casing), all keyword-only.
   As everywhere in alor-sync the instrument is ``symbol`` (``code=`` accepted too) and
   ``exchange`` defaults to ``"MOEX"``, as in subscriptions.
-* No logic here: each method hands its arguments to ``_call``, implemented by
+* No logic here: each method hands its ``locals()`` to ``_command``
+  (:mod:`alor_sync.commands.method_calls`), which hands them to ``_call``, implemented by
   :class:`~alor_sync.commands.channel.CommandChannel`, which checks, sends and waits.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, TypeAlias
-
+from alor_sync.commands.method_calls import (
+    DEFAULT_EXCHANGE,
+    CommandCalls,
+    Price,
+    UnixTime,
+    command_arguments,
+)
 from alor_sync.commands.results import OrderResult
-from alor_sync.data.stream_options import instrument_code
 from alor_sync.models import Condition, Side, TimeInForce
 from alor_sync.wire import CommandOpcode
 
 __all__ = ["DEFAULT_EXCHANGE", "OrderCommandMethods", "Price", "UnixTime", "command_arguments"]
 
-Price: TypeAlias = int | float | Decimal
-UnixTime: TypeAlias = int | datetime
 
-_LOCAL_NAMES = ("self", "timeout", "guid")
-DEFAULT_EXCHANGE = "MOEX"  # as in every subscription
-
-
-def _arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
-    """A command method's arguments (its ``locals()`` without ``self``, ``timeout``, ``guid``)."""
-    return command_arguments({k: v for k, v in frame_locals.items() if k not in _LOCAL_NAMES})
-
-
-def command_arguments(params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` of a command with the conventions every entry point shares (the methods and
-    ``CommandChannel.submit``): the instrument under its one name ``symbol`` (``code=`` is
-    accepted for it), ``exchange`` ``"MOEX"`` unless given."""
-    arguments = dict(params)
-    if "code" in arguments:
-        arguments["symbol"] = instrument_code(arguments.get("symbol"), arguments.pop("code"))
-    if arguments.get("exchange") is None:
-        arguments["exchange"] = DEFAULT_EXCHANGE
-    return arguments
-
-
-class OrderCommandMethods:
+class OrderCommandMethods(CommandCalls):
     """The blocking order commands. Each waits up to ``timeout`` seconds (None: the channel's
     ``default_timeout``) for its own reply and returns an :class:`OrderResult` or raises (see
     :mod:`alor_sync.commands.channel` for every outcome). Thread-safe; any thread may call them, a
@@ -58,15 +41,6 @@ class OrderCommandMethods:
     never places a second order. Default: a fresh UUID, which every error carries as
     ``request_guid``.
     """
-
-    def _call(
-        self,
-        opcode: CommandOpcode,
-        arguments: dict[str, Any],
-        timeout: float | None,
-        guid: str | None = None,
-    ) -> OrderResult:
-        raise NotImplementedError  # CommandChannel
 
     # ------------------------------------------------------------------ create
 
@@ -88,7 +62,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Buy or sell ``quantity`` lots at the market (``create:market``)."""
-        return self._call(CommandOpcode.CREATE_MARKET, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.CREATE_MARKET, locals())
 
     def create_limit(
         self,
@@ -111,7 +85,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """A limit order at ``price`` (``create:limit``); ``iceberg_*`` make it an iceberg."""
-        return self._call(CommandOpcode.CREATE_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.CREATE_LIMIT, locals())
 
     def create_stop(
         self,
@@ -137,7 +111,7 @@ class OrderCommandMethods:
         """A market order placed when the last price meets ``condition`` against
         ``trigger_price`` (``create:stop``). ``stop_end_unix_time``: expiry, unix seconds or
         an aware datetime; ``activate=False`` creates it inactive."""
-        return self._call(CommandOpcode.CREATE_STOP, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.CREATE_STOP, locals())
 
     def create_stop_limit(
         self,
@@ -166,7 +140,7 @@ class OrderCommandMethods:
     ) -> OrderResult:
         """A limit order at ``price`` placed when the trigger condition holds
         (``create:stopLimit``)."""
-        return self._call(CommandOpcode.CREATE_STOP_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.CREATE_STOP_LIMIT, locals())
 
     # ------------------------------------------------------------------ update
 
@@ -189,7 +163,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace market order ``order_id`` (``update:market``); the result has the new number."""
-        return self._call(CommandOpcode.UPDATE_MARKET, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.UPDATE_MARKET, locals())
 
     def update_limit(
         self,
@@ -213,7 +187,7 @@ class OrderCommandMethods:
         """Replace limit order ``order_id`` (``update:limit``: the old order is cancelled and a
         new one placed; the result has the new number). The reference gives this command no
         ``time_in_force`` or ``iceberg_variance``."""
-        return self._call(CommandOpcode.UPDATE_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.UPDATE_LIMIT, locals())
 
     def update_stop(
         self,
@@ -238,7 +212,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace stop order ``order_id`` (``update:stop``); the result has the new number."""
-        return self._call(CommandOpcode.UPDATE_STOP, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.UPDATE_STOP, locals())
 
     def update_stop_limit(
         self,
@@ -267,7 +241,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Replace stop-limit order ``order_id`` (``update:stopLimit``)."""
-        return self._call(CommandOpcode.UPDATE_STOP_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.UPDATE_STOP_LIMIT, locals())
 
     # ------------------------------------------------------------------ delete (cancel)
 
@@ -282,7 +256,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel market order ``order_id`` (``delete:market``)."""
-        return self._call(CommandOpcode.DELETE_MARKET, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.DELETE_MARKET, locals())
 
     def delete_limit(
         self,
@@ -295,7 +269,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel limit order ``order_id`` (``delete:limit``)."""
-        return self._call(CommandOpcode.DELETE_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.DELETE_LIMIT, locals())
 
     def delete_stop(
         self,
@@ -308,7 +282,7 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel stop order ``order_id`` (``delete:stop``)."""
-        return self._call(CommandOpcode.DELETE_STOP, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.DELETE_STOP, locals())
 
     def delete_stop_limit(
         self,
@@ -321,4 +295,4 @@ class OrderCommandMethods:
         timeout: float | None = None,
     ) -> OrderResult:
         """Cancel stop-limit order ``order_id`` (``delete:stopLimit``)."""
-        return self._call(CommandOpcode.DELETE_STOP_LIMIT, _arguments(locals()), timeout, guid)
+        return self._command(CommandOpcode.DELETE_STOP_LIMIT, locals())

@@ -25,7 +25,7 @@ from alor_sync.data.snapshot_reads import DEFAULT_SETTLE, READS, Read
 from alor_sync.data.stream_options import DELIVERY_OPTIONS
 from alor_sync.protocol.specs import REQUIRED, SPECS, StreamSpec
 
-__all__ = ["FILES", "main", "render", "render_reads"]
+__all__ = ["FILES", "import_lines", "literal", "main", "render", "render_reads", "write"]
 
 _HEADER = '''"""{title}
 
@@ -158,7 +158,7 @@ def _imports(body: str, specs: list[StreamSpec], base: tuple[str, str]) -> str:
     }
     froms.setdefault(base[0], set()).add(base[1])
     _add_used(body, froms)
-    return _import_lines(froms)
+    return import_lines(froms)
 
 
 def _add_used(body: str, froms: dict[str, set[str]]) -> None:
@@ -168,7 +168,7 @@ def _add_used(body: str, froms: dict[str, set[str]]) -> None:
             froms.setdefault(module, set()).add(name)
 
 
-def _import_lines(froms: dict[str, set[str]]) -> str:
+def import_lines(froms: dict[str, set[str]]) -> str:
     """isort's layout: the standard library, then this package, each sorted."""
     std = sorted(m for m in froms if not m.startswith("alor_sync"))
     ours = sorted(m for m in froms if m.startswith("alor_sync"))
@@ -242,7 +242,8 @@ class SnapshotMethods(SnapshotReads[P]):
 '''
 
 
-def _literal(value: object) -> str:
+def literal(value: object) -> str:
+    """A default's source text (strings in double quotes, as ruff writes them)."""
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
@@ -250,11 +251,11 @@ def _read_tail(read: Read, stub: bool) -> list[str]:
     """The keyword-only parameters of a get after its positional ones."""
     lines = []
     for p in read.keywords():
-        default = "..." if stub else _literal(p.method_default)
+        default = "..." if stub else literal(p.method_default)
         lines.append(f"{p.name}: {annotation(p.annotation)} = {default}")
-    lines.append(f"timeout: float = {'...' if stub else _literal(read.timeout)}")
+    lines.append(f"timeout: float = {'...' if stub else literal(read.timeout)}")
     if read.many:
-        lines.append(f"settle: float = {'...' if stub else _literal(DEFAULT_SETTLE)}")
+        lines.append(f"settle: float = {'...' if stub else literal(DEFAULT_SETTLE)}")
     return lines
 
 
@@ -263,7 +264,7 @@ def _positional(read: Read, optional: bool) -> list[str]:
     for p in read.positional:
         text = annotation(p.annotation)
         if p.method_default is not REQUIRED:
-            lines.append(f"{p.name}: {text} = {_literal(p.method_default)}")
+            lines.append(f"{p.name}: {text} = {literal(p.method_default)}")
         elif optional:
             lines.append(f"{p.name}: {text} | None = None")
         else:
@@ -314,7 +315,7 @@ def render_reads() -> str:
     if "@overload" in body:
         froms["typing"] = {"overload"}
     _add_used(body, froms)
-    return _READS_HEADER.format(imports=_import_lines(froms)) + "\n" + body
+    return _READS_HEADER.format(imports=import_lines(froms)) + "\n" + body
 
 
 _HERE = Path(__file__).resolve().parent
@@ -326,10 +327,15 @@ FILES: dict[Path, Callable[[], str]] = {
 """Each generated file and what renders it."""
 
 
-def main() -> None:
-    for path, rendering in FILES.items():
+def write(files: dict[Path, Callable[[], str]]) -> None:
+    """Render and write each of ``files`` (the generators' ``main``)."""
+    for path, rendering in files.items():
         path.write_text(rendering(), encoding="utf-8")
         print(f"wrote {path}")
+
+
+def main() -> None:
+    write(FILES)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,16 @@ enums (``buy``, ``oneday``, ``lessorequal``, ``filled``).
 
 Modules: :mod:`~alor_sync.protocol.specs` (one spec per subscription opcode),
 :mod:`~alor_sync.protocol.ws` (subscription requests, built from the specs),
-:mod:`~alor_sync.protocol.cws` (order commands), :mod:`~alor_sync.protocol.frames` (inbound frames).
+:mod:`~alor_sync.protocol.command_specs` (one spec per order command),
+:mod:`~alor_sync.protocol.command_requests` (the order command builders, generated from them),
+:mod:`~alor_sync.protocol.cws` (``authorize``, commands by name, :func:`dumps`),
+:mod:`~alor_sync.protocol.frames` (inbound frames).
 """
 
 from __future__ import annotations
 
 from alor_sync.protocol._checks import COMMENT_MAX_LENGTH
-from alor_sync.protocol.cws import (
-    authorize_request,
-    command_request,
+from alor_sync.protocol.command_requests import (
     create_limit_request,
     create_market_request,
     create_stop_limit_request,
@@ -37,12 +38,12 @@ from alor_sync.protocol.cws import (
     delete_market_request,
     delete_stop_limit_request,
     delete_stop_request,
-    dumps,
     update_limit_request,
     update_market_request,
     update_stop_limit_request,
     update_stop_request,
 )
+from alor_sync.protocol.cws import authorize_request, command_request, dumps
 from alor_sync.protocol.frames import (
     Confirmation,
     DataFrame,
