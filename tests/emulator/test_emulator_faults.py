@@ -242,7 +242,10 @@ def test_stuck_reader_is_cut_after_backlog_overflow() -> None:
             assert emu.wait_for_connections(0)
             assert emu.statistics().slow_readers_dropped == 1
             frames, code = peer.recv_until_close()
-            assert code is None  # stuck: the close frame never got through, TCP was cut
+            # The peer never read, yet the server is gone: it did not wait for a close reply.
+            # Whether its close frame squeezed into the kernel's send buffer before TCP was cut
+            # depends on the room the last data frame left there, so 1008 may or may not be seen.
+            assert code in (None, 1008)
             assert 0 < len(frames) < 50_000
         finally:
             peer.close()
