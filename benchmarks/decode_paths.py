@@ -27,12 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import attrs  # noqa: E402
 import msgspec  # noqa: E402
 import orjson  # noqa: E402
 
 from alor_sync.codec import wire_tables  # noqa: E402
 from alor_sync.codec.converter import decoder_for, frame_decoder_for  # noqa: E402
 from alor_sync.codec.struct_decoding import frame_decoder  # noqa: E402
+from alor_sync.models import BookSide, OrderBook  # noqa: E402
 from alor_sync.protocol.frames import data_payload  # noqa: E402
 from benchmarks.payloads import build_kind  # noqa: E402
 
@@ -61,53 +63,45 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
         "general: orjson dict + generated decoder": lambda raw: payload_decoder(
             data_payload(raw, GUID)
         ),
-        "one-pass (ships): sides keep the rows, columns on use": lambda raw: one_pass(raw, GUID),
-        "one-pass, eager columns, slot setters (before)": _variant(
-            kind, exact, "slots", "comprehension"
-        ),
-        "one-pass, eager columns, attrs __init__": _variant(kind, exact, "init", "comprehension"),
-        "one-pass, eager columns, one loop per side": _variant(kind, exact, "slots", "loop"),
+        "one-pass (ships): structs, slot setters, comprehensions": lambda raw: one_pass(raw, GUID),
+        "one-pass, attrs __init__ (as before)": _variant(kind, exact, "init", "comprehension"),
+        "one-pass, slot setters, one loop per side": _variant(kind, exact, "slots", "loop"),
         "msgspec dict + generated decoder": lambda raw: payload_decoder(untyped(raw)["data"]),
         "floor: orjson.loads only": orjson.loads,
         "floor: msgspec structs only (no model)": _struct_only(one_pass),
     }
     if kind.opcode.value.startswith("OrderBook"):
-        eager = found["one-pass, eager columns, slot setters (before)"]
-        for use_name, use in READS.items():
-            found[f"{use_name}: eager (before)"] = _reading(eager, use)
-            found[f"{use_name}: rows kept (ships)"] = _reading(lambda raw: one_pass(raw, GUID), use)
+        book = found["general: orjson dict + generated decoder"](frames_of(kind_name)[0])
+        sides = (tuple(book.bids.prices), tuple(book.bids.volumes))
+        found["attrs only: OrderBook + 2 BookSide from ready columns"] = lambda raw: OrderBook(
+            BookSide(*sides), BookSide(*sides), 1, False, False, 2
+        )
+        found["proposal: sides keep the level structs (no columns)"] = _levels_kept(one_pass)
     return found
 
 
-def _nothing(book: Any) -> Any:
-    return book
+@attrs.frozen
+class _LevelsSide:
+    """What a book side would cost if it kept the decoded levels and made columns on demand."""
+
+    levels: list[Any]
 
 
-def _best(book: Any) -> Any:
-    book.best_bid  # noqa: B018 - what a typical callback reads
-    book.best_ask  # noqa: B018
-    return book
+@attrs.frozen
+class _LazyBook:
+    bids: _LevelsSide
+    asks: _LevelsSide
+    timestamp_ms: int | None
 
 
-def _columns(book: Any) -> Any:
-    for side in (book.bids, book.asks):
-        side.prices  # noqa: B018 - the worst case: every column of the book
-        side.volumes  # noqa: B018
-        side.yields  # noqa: B018
-    return book
+def _levels_kept(one_pass: Any) -> Candidate:
+    decode_frame = one_pass.__globals__["decode_frame"]
 
+    def decode(raw: bytes) -> Any:
+        data = decode_frame(raw).data  # struct field f<i> holds model field i: bids, asks, time
+        return _LazyBook(_LevelsSide(data.f0), _LevelsSide(data.f1), data.f2)
 
-READS: dict[str, Callable[[Any], Any]] = {
-    "(a) decode only": _nothing,
-    "(b) + best bid and ask": _best,
-    "(c) + every column": _columns,
-}
-"""What a callback does with the book, for the eager and the rows-kept decoders: one Python call
-each (a no-op in (a)), so the rows differ only by what is read."""
-
-
-def _reading(decode: Candidate, use: Callable[[Any], Any]) -> Candidate:
-    return lambda raw: use(decode(raw))
+    return decode
 
 
 def _variant(kind: Any, exact: bool, construct: str, columns: str) -> Candidate:
@@ -148,15 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--loops", type=int, default=20_000)
-    parser.add_argument("--kinds", nargs="+", default=["book-simple", "book-slim", "quotes-simple"])
     args = parser.parse_args(argv)
-    for kind_name in args.kinds:
+    for kind_name in ("book-simple", "book-slim", "quotes-simple"):
         frames = frames_of(kind_name)
         for exact in (False, True):
             found = candidates(kind_name, exact)
             reference = found["general: orjson dict + generated decoder"]
             for name, fn in found.items():
-                if not name.startswith("floor"):
+                if not name.startswith(("floor", "attrs", "proposal")):
                     # repr too: == alone takes Decimal("257") == 257.0
                     assert all(repr(fn(raw)) == repr(reference(raw)) for raw in frames), name
                     assert all(fn(raw) == reference(raw) for raw in frames), name
@@ -167,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{kind_name}, {'exact (Decimal)' if exact else 'float'}:")
             for name, values in runs.items():
                 print(
-                    f"  {name:58s} {statistics.median(values):6.2f} us"
+                    f"  {name:55s} {statistics.median(values):6.2f} us"
                     f"  (min {min(values):.2f}, max {max(values):.2f})"
                 )
     return 0

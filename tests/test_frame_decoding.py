@@ -32,7 +32,7 @@ from alor_sync.codec.converter import (
 from alor_sync.data import session as session_module
 from alor_sync.emulator import Emulator
 from alor_sync.errors import AlorError
-from alor_sync.models import BookSide, OrderBook, OrderBookLevel
+from alor_sync.models import OrderBook, OrderBookLevel
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode
 from tests.client_helpers import WAIT, Recorder, running
@@ -51,19 +51,6 @@ def _types(value: Any) -> Any:
     return type(value)
 
 
-def _levels(model: Any) -> Any:
-    """What a book's sides give as sequences (length, each index, iteration), with the types:
-    read before anything builds a side's columns, this compares the rows a side keeps."""
-    if not attrs.has(type(model)):
-        return None
-    sides = [getattr(model, a.name) for a in attrs.fields(type(model))]
-    return [
-        (len(side), _types([side[i] for i in range(len(side))]), _types(list(side)), list(side))
-        for side in sides
-        if isinstance(side, BookSide)
-    ]
-
-
 class _Same:
     """A decoded model that equals another only if every field's type is the same too: ``==``
     alone takes ``Decimal("257") == 257.0``, so an accelerated path could build a look-alike.
@@ -77,15 +64,10 @@ class _Same:
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.levels = _levels(model)  # first, while a decoded side has built no columns yet
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Same):
-            same_levels = self.levels == other.levels
-            other = other.model
-        else:
-            same_levels = self.levels == _levels(other)
-        return bool(same_levels and self.model == other and _types(self.model) == _types(other))
+        theirs = other.model if isinstance(other, _Same) else other
+        return self.model == theirs and _types(self.model) == _types(theirs)
 
     def __repr__(self) -> str:
         return repr(self.model)

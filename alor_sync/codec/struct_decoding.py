@@ -6,8 +6,6 @@ builds, per stream, format and mode, a ``msgspec`` struct of the frame
 the model. It skips the ``orjson`` dict, which costs as much as the whole struct decode (measured in
 ``benchmarks/decode_paths.py``), and builds the frozen attrs models through their slots
 (``object.__new__`` and each slot's setter) wherever their ``__init__`` would do nothing more.
-A book side gets only the decoded rows (its one non-attrs slot); the level structs carry the
-generated ``level()`` and ``columns()`` it calls on first use (see :class:`BookSide`).
 
 Rules of this module:
 
@@ -36,7 +34,7 @@ from typing import Any, TypeAlias, Union, get_args, get_origin
 import attrs
 import msgspec
 
-from alor_sync.models.market import BookSide, OrderBookLevel
+from alor_sync.models.market import BookSide
 from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_decimal, to_str
 
 __all__ = ["FrameDecoder", "frame_decoder", "supports"]
@@ -62,10 +60,6 @@ though not always the same digits: an integral float ``258.0`` after an int ``25
 ``Decimal("258")``, not the general path's ``Decimal("258.0")`` (the server prints integral
 prices as ints; telling the two apart would cost a type check per price).
 """
-
-
-_side_rows = inspect.getattr_static(BookSide, "_rows").__set__
-"""Sets the one non-attrs slot of a :class:`BookSide`: the rows it keeps (columns on first use)."""
 
 
 def _decimal(key: Any) -> Decimal:
@@ -138,49 +132,22 @@ def supports(model: type) -> bool:
 
 
 def _level_struct(level_names: Names, exact: bool) -> type:
-    """The struct of one wire level, with the two methods a :class:`BookSide` that keeps its
-    rows calls: ``level()`` (``side[i]``) and ``columns(rows)`` (its first use of a column)."""
     number: Any = int | float if exact else float
     fields: list[Any] = [("price", number), ("volume", int)]
-    with_yields = "yield_" in level_names
-    if with_yields:
+    if "yield_" in level_names:
         fields.append(("yield_", number | None, None))
     rename = {f[0]: level_names[f[0]] for f in fields}
-    return msgspec.defstruct(
-        "Level", fields, kw_only=True, gc=False, rename=rename,
-        namespace=_row_methods(exact, with_yields),
-    )  # fmt: skip
+    return msgspec.defstruct("Level", fields, kw_only=True, gc=False, rename=rename)
 
 
-def _row_methods(exact: bool, with_yields: bool) -> dict[str, Any]:
-    """Generated ``level`` and ``columns`` of a level struct: the same values, types and cache
-    as the columns the eager decoder builds (:func:`_column_lines`)."""
-    price = "decimal(self.price)" if exact else "self.price"
-    values = [price, "self.volume"]
-    if with_yields:
-        values.append(
-            "None if self.yield_ is None else decimal(self.yield_)" if exact else "self.yield_"
-        )
-    else:
-        values.append("None")
-    lines = [
-        "def level(self):",
-        f"    return new_level(Level, ({', '.join(values)}))",  # what Level(...) does, in C
-        "def columns(v0):",
-        *(f"    {line}" for line in _column_lines(0, exact, with_yields, "comprehension")),
-        "    return p0, q0, y0",
-    ]
-    namespace: dict[str, Any] = {
-        "Level": OrderBookLevel, "new_level": tuple.__new__, "dec": _decimals,
-        "decimal": _decimal,
-    }  # fmt: skip
-    exec(compile("\n".join(lines), "<alor_sync level rows>", "exec"), namespace)
-    return {"level": namespace["level"], "columns": staticmethod(namespace["columns"])}
+def _side_expression(
+    i: int, exact: bool, with_yields: bool, columns: str, construct: str
+) -> list[str]:
+    """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``.
 
-
-def _column_lines(i: int, exact: bool, with_yields: bool, columns: str) -> list[str]:
-    """Lines that set ``p{i}``, ``q{i}``, ``y{i}`` (a side's columns) from the level structs in
-    ``v{i}``."""
+    Built without ``BookSide.__init__``: its only check (as many volumes as prices) holds by
+    construction, and the slot setters cost half as much (see :func:`_slot_setters`).
+    """
     price = "dec[x.price]" if exact else "x.price"
     if columns == "loop":  # one pass over the levels, both columns at once
         lines = [
@@ -205,28 +172,12 @@ def _column_lines(i: int, exact: bool, with_yields: bool, columns: str) -> list[
         lines = ["try:", *(f"    {line}" for line in lines), "except KeyError:"] + [
             f"    {line}" for line in _filling(lines)
         ]
-    return lines
-
-
-def _side_expression(
-    i: int, exact: bool, with_yields: bool, columns: str, construct: str
-) -> list[str]:
-    """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``.
-
-    ``"rows"``: the side keeps the list of level structs and builds its columns on first use
-    (see :class:`BookSide`); else the columns now, through ``__init__`` or the slot setters
-    (its only check, as many volumes as prices, holds by construction; see
-    :func:`_slot_setters`).
-    """
-    if construct == "rows":
-        return [f"side{i} = new(BookSide); side_rows(side{i}, v{i})"]
-    lines = _column_lines(i, exact, with_yields, columns)
     if construct == "init":
         lines.append(f"side{i} = BookSide(p{i}, q{i}, y{i})")
     else:
         lines.append(
             f"side{i} = new(BookSide); side_prices(side{i}, p{i}); side_volumes(side{i}, q{i});"
-            f" side_yields(side{i}, y{i}); side_rows(side{i}, None)"
+            f" side_yields(side{i}, y{i})"
         )
     return lines
 
@@ -297,7 +248,7 @@ def _field_code(
 
 def frame_decoder(
     model: type, names: Names, level_names: Names, *, exact: bool, fallback: FrameDecoder,
-    construct: str = "rows", columns: str = "comprehension",
+    construct: str = "slots", columns: str = "comprehension",
 ) -> FrameDecoder:  # fmt: skip
     """Generate the one-pass decoder of ``model``'s frames (see :func:`supports`).
 
@@ -306,11 +257,9 @@ def frame_decoder(
     anything that is not a data frame.
 
     ``construct`` and ``columns`` choose between ways of building the same model, for
-    ``benchmarks/decode_paths.py`` to measure against each other: ``"rows"`` (book sides keep
-    the decoded rows, columns on first use; the rest as ``"slots"``), ``"slots"``
-    (object.__new__ and slot setters) or ``"init"`` (the class's ``__init__``); eager book
-    columns by ``"comprehension"`` or one ``"loop"`` per side. The defaults are the fastest
-    measured.
+    ``benchmarks/decode_paths.py`` to measure against each other: ``"slots"`` (object.__new__
+    and slot setters) or ``"init"`` (the class's ``__init__``); book columns by
+    ``"comprehension"`` or one ``"loop"`` per side. The defaults are the fastest measured.
     """
     hints = model_hints(model)
     side_setters = _slot_setters(BookSide)
@@ -319,7 +268,7 @@ def frame_decoder(
         "model": model, "BookSide": BookSide, "dec": _decimals, "decimal": _decimal,
         "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str, "new": object.__new__,
         "side_prices": side_setters[0], "side_volumes": side_setters[1],
-        "side_yields": side_setters[2], "side_rows": _side_rows,
+        "side_yields": side_setters[2],
     }  # fmt: skip
     codes = [
         _field_code(i, a, hints[a.name], names.get(a.name), level_names, exact=exact,
@@ -364,7 +313,7 @@ def _construction(
 ) -> list[str]:
     """The lines that build and return the model from the fields' expressions."""
     args = [code.arg for code in codes]
-    setters = _slot_setters(model) if construct != "init" else None
+    setters = _slot_setters(model) if construct == "slots" else None
     if setters is None:
         return [f"return model({', '.join(args)})"]
     for i, setter in enumerate(setters):

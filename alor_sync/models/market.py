@@ -14,12 +14,10 @@ Instances are immutable and safe to share between threads.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
-from operator import methodcaller
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeAlias, cast, overload
+from typing import Generic, NamedTuple, overload
 
 import attrs
 
@@ -49,47 +47,8 @@ class OrderBookLevel(NamedTuple, Generic[P]):
     """Yield at that price: bonds in the Slim format only, else ``None``."""
 
 
-class _Row(Protocol):
-    """One decoded wire level that a :class:`BookSide` may keep instead of its columns.
-
-    The one-pass decoder (``alor_sync.codec.struct_decoding``) makes these; they turn into the
-    very values the columns hold (same types: float or Decimal prices).
-    """
-
-    def level(self) -> OrderBookLevel[Any]:
-        """This row as the level ``side[i]`` gives."""
-        ...
-
-    @staticmethod
-    def columns(rows: Sequence[_Row]) -> _Columns:
-        """``(prices, volumes, yields)`` of a whole side made of ``rows``."""
-        ...
-
-
-_Columns: TypeAlias = "tuple[tuple[Any, ...], tuple[int, ...], tuple[Any, ...] | None]"
-_EMPTY_COLUMNS: _Columns = ((), (), None)
-_level_of = methodcaller("level")
-
-
-class _KeptRows:
-    """The one slot of :class:`BookSide` that is not an attrs field: the decoded rows.
-
-    A plain base class, so ``attrs.fields``, ``__init__``, ``evolve``, equality, hash, repr and
-    pickling see only the columns. ``None`` for a side built by ``__init__``; the decoder's rows
-    otherwise, kept once the columns are built too (``len``, ``side[i]`` and iteration go on
-    reading them); unset on a side restored by pickle or ``copy`` (read as ``None``).
-    """
-
-    __slots__ = ("_rows",)
-    _rows: Sequence[_Row] | None
-
-
-_ROWS = cast(Any, inspect.getattr_static(_KeptRows, "_rows"))
-_set_rows = _ROWS.__set__
-
-
 @attrs.frozen
-class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
+class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
     """One side of an :class:`OrderBook`: a sequence of :class:`OrderBookLevel`, best first.
 
     Stored as columns (``prices``, ``volumes``, ``yields``) and turned into rows only when you
@@ -97,13 +56,6 @@ class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
     costs more than parsing the frame's JSON (measured). ``side[0].price``, ``len(side)``,
     ``for price, volume, yield_ in side`` and slicing work as on a tuple of rows; the columns
     are there for vectorised use.
-
-    A side decoded from the network keeps the wire's rows and builds its columns on first use
-    of any column (or of anything that reads them: ``==``, ``hash``, ``repr``, pickling,
-    ``attrs.evolve``/``asdict``, slicing); ``len``, ``side[i]`` and iteration read the rows.
-    Gathering 80 values into columns cost a third of a book's decode (``docs/performance.md``).
-    What you observe is the same either way. Safe to share between threads: see
-    :meth:`__getattr__`.
     """
 
     prices: tuple[P, ...] = ()
@@ -116,38 +68,6 @@ class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
         count = len(self.prices)
         if len(self.volumes) != count or (self.yields is not None and len(self.yields) != count):
             raise InvalidArgumentError("a book side needs as many volumes (and yields) as prices")
-        _set_rows(self, None)
-
-    if not TYPE_CHECKING:  # hidden from type checkers: they would take any name as valid
-
-        def __getattr__(self, name: str) -> Any:
-            """Build the columns of a side that keeps rows; Python calls this only for an
-            unset slot (or an unknown name).
-
-            Thread-safe without a lock because of the GIL: each slot store is atomic and the
-            rows are never changed, so two threads that both found a column unset both build
-            equal columns from the same rows and store them whole; a reader sees either no
-            column (and builds it) or a complete one, never a mix of two fills' halves that
-            differ in value.
-            """
-            index = _COLUMN_INDEX.get(name)
-            if index is None:
-                if name == "_rows":  # restored by pickle or copy: the columns are set
-                    _set_rows(self, None)
-                    return None
-                raise AttributeError(
-                    f"{type(self).__name__!r} object has no attribute {name!r}",
-                    name=name,
-                    obj=self,
-                )
-            rows = self._rows
-            if rows is None:  # not a decoded side: a slot never set (as without this method)
-                return _COLUMN_SLOTS[index].__get__(self, type(self))
-            columns = rows[0].columns(rows) if rows else _EMPTY_COLUMNS
-            _set_prices(self, columns[0])
-            _set_volumes(self, columns[1])
-            _set_yields(self, columns[2])
-            return columns[index]
 
     @classmethod
     def from_levels(cls, levels: Iterable[OrderBookLevel[P]]) -> BookSide[P]:
@@ -161,8 +81,7 @@ class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
         )
 
     def __len__(self) -> int:
-        rows = self._rows
-        return len(self.prices) if rows is None else len(rows)
+        return len(self.prices)
 
     @overload
     def __getitem__(self, index: int) -> OrderBookLevel[P]: ...
@@ -171,14 +90,6 @@ class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
     def __getitem__(self, index: slice) -> BookSide[P]: ...
 
     def __getitem__(self, index: int | slice) -> OrderBookLevel[P] | BookSide[P]:
-        rows = self._rows
-        if rows is not None and index.__class__ is int:
-            try:
-                row = rows[index]
-            except IndexError:
-                pass  # the columns raise it, with the tuple's message
-            else:
-                return row.level()
         yields = self.yields
         if isinstance(index, slice):
             return BookSide(
@@ -189,16 +100,8 @@ class BookSide(_KeptRows, Sequence[OrderBookLevel[P]], Generic[P]):
         )
 
     def __iter__(self) -> Iterator[OrderBookLevel[P]]:
-        rows = self._rows
-        if rows is not None:
-            return map(_level_of, rows)
         yields: Iterable[P | None] = repeat(None) if self.yields is None else self.yields
         return map(OrderBookLevel, self.prices, self.volumes, yields)
-
-
-_COLUMN_INDEX = {name: i for i, name in enumerate(attrs.fields_dict(BookSide))}
-_COLUMN_SLOTS = [cast(Any, inspect.getattr_static(BookSide, name)) for name in _COLUMN_INDEX]
-_set_prices, _set_volumes, _set_yields = (slot.__set__ for slot in _COLUMN_SLOTS)
 
 
 @attrs.frozen
