@@ -42,6 +42,7 @@ __all__ = ["candidates", "main", "measure"]
 
 GUID = "bench-0"
 Candidate = Callable[[bytes], Any]
+SHIPPED = "one-pass (ships): structs, slot setters, comprehensions"
 
 
 def frames_of(kind_name: str) -> list[bytes]:
@@ -63,7 +64,7 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
         "general: orjson dict + generated decoder": lambda raw: payload_decoder(
             data_payload(raw, GUID)
         ),
-        "one-pass (ships): structs, slot setters, comprehensions": lambda raw: one_pass(raw, GUID),
+        SHIPPED: lambda raw: one_pass(raw, GUID),
         "one-pass, attrs __init__ (as before)": _variant(kind, exact, "init", "comprehension"),
         "one-pass, slot setters, one loop per side": _variant(kind, exact, "slots", "loop"),
         "msgspec dict + generated decoder": lambda raw: payload_decoder(untyped(raw)["data"]),
@@ -77,7 +78,40 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
             BookSide(*sides), BookSide(*sides), 1, False, False, 2
         )
         found["proposal: sides keep the level structs (no columns)"] = _levels_kept(one_pass)
+        for use_name, use in READS.items():
+            found[f"one-pass (ships) {use_name}"] = _reading(found[SHIPPED], use)
     return found
+
+
+def _nothing(book: Any) -> Any:
+    return book
+
+
+def _best(book: Any) -> Any:
+    book.best_bid  # noqa: B018 - what a typical callback reads
+    book.best_ask  # noqa: B018
+    return book
+
+
+def _columns(book: Any) -> Any:
+    for side in (book.bids, book.asks):
+        side.prices  # noqa: B018 - the worst case: every column of the book
+        side.volumes  # noqa: B018
+        side.yields  # noqa: B018
+    return book
+
+
+READS: dict[str, Callable[[Any], Any]] = {
+    "(a) + nothing read": _nothing,
+    "(b) + best bid and ask": _best,
+    "(c) + every column": _columns,
+}
+"""What a callback does with the book: one Python call each (a no-op in (a)), so the rows differ
+only by what is read. Lazily built sides (tried in 31cad02, reverted) made (b) and (c) differ."""
+
+
+def _reading(decode: Candidate, use: Callable[[Any], Any]) -> Candidate:
+    return lambda raw: use(decode(raw))
 
 
 @attrs.frozen
@@ -142,8 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--loops", type=int, default=20_000)
+    parser.add_argument("--kinds", nargs="+", default=["book-simple", "book-slim", "quotes-simple"])
     args = parser.parse_args(argv)
-    for kind_name in ("book-simple", "book-slim", "quotes-simple"):
+    for kind_name in args.kinds:
         frames = frames_of(kind_name)
         for exact in (False, True):
             found = candidates(kind_name, exact)
@@ -160,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{kind_name}, {'exact (Decimal)' if exact else 'float'}:")
             for name, values in runs.items():
                 print(
-                    f"  {name:55s} {statistics.median(values):6.2f} us"
+                    f"  {name:58s} {statistics.median(values):6.2f} us"
                     f"  (min {min(values):.2f}, max {max(values):.2f})"
                 )
     return 0
