@@ -54,7 +54,6 @@ from alor_sync.events import (
     SubscriptionState,
 )
 from alor_sync.protocol.frames import data_guid
-from alor_sync.transport.frame_loop import takes_bytes
 from alor_sync.transport.status import ConnectionEvent, ConnectionEventKind
 from alor_sync.wire import Format, Opcode
 
@@ -242,18 +241,15 @@ class DataSession(SessionActions):
                 actions = [a for a in actions if not isinstance(a, GapOnReconnect | StateChanged)]
             self._perform(actions)
 
-    @takes_bytes
-    def on_frame(self, text: str | bytes) -> None:
+    def on_frame(self, text: str) -> None:
         """Connection thread, per frame: route data, hand confirmations to the machine.
 
         The hot path: a data frame is routed by the guid in its last member and handed over
         unparsed: its worker parses it right before decoding, on the thread and in the cache
         where the result is used (measured: about a fifth less time from socket to callback
-        than parsing here). The transport hands the frame over as bytes, not decoded to text:
-        the parsers check its UTF-8 (a frame that is not UTF-8 is reported as malformed, naming
-        its subscription when its tail does). Frames of a stream not yet confirmed are
-        delivered too (production sends the snapshot before the confirmation). Anything else
-        is classified by :func:`~alor_sync.protocol.classify`.
+        than parsing here). Frames of a stream not yet confirmed are delivered too (production
+        sends the snapshot before the confirmation). Anything else is classified by
+        :func:`~alor_sync.protocol.classify`.
         """
         guid = data_guid(text)
         if guid is not None:
@@ -277,7 +273,7 @@ class DataSession(SessionActions):
             time.sleep(_CATCH_UP_PAUSE)
         self._deepest = 0
 
-    def _on_other_frame(self, text: str | bytes) -> None:
+    def _on_other_frame(self, text: str) -> None:
         frame = protocol.classify(text)
         if type(frame) is protocol.DataFrame:
             record = self._lookup(frame.guid)

@@ -3,8 +3,7 @@
 Rules of this module:
 
 * Owns what happens between a connection's ``on_open`` and its end: reading frames and handing
-  text frames to ``on_frame`` (the per-frame hot path; as ``str``, or as unchecked UTF-8 bytes
-  to a handler marked :func:`takes_bytes`), answering pings, the heartbeat and pong
+  text frames to ``on_frame`` (the per-frame hot path), answering pings, the heartbeat and pong
   timers (:class:`Liveness`) and the health check that resets the backoff.
 * Everything here runs on the connection thread, except :meth:`FrameLoop._set_healthy`, which
   ``mark_healthy`` may call from any thread. :class:`FrameLoop` is the half of
@@ -20,7 +19,6 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from typing import TypeVar
 
 import attrs
 
@@ -29,32 +27,12 @@ from alor_sync.transport.backoff import Backoff
 from alor_sync.transport.failures import describe_close, describe_error
 from alor_sync.transport.link import DATA_OPCODES, OP_CLOSE, OP_PING, OP_PONG, Link, StalledRead
 
-__all__ = ["CLOSED_BY_CLIENT", "FrameLoop", "Liveness", "takes_bytes", "wants_bytes"]
+__all__ = ["CLOSED_BY_CLIENT", "FrameLoop", "Liveness"]
 
 logger = logging.getLogger("alor_sync.transport")
 _debug_enabled = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 CLOSED_BY_CLIENT = "closed by the client"
-
-_TAKES_BYTES = "_alor_sync_takes_bytes"
-_Handler = TypeVar("_Handler", bound=Callable[..., object])
-
-
-def takes_bytes(handler: _Handler) -> _Handler:
-    """Mark an ``on_frame`` that also accepts a text frame's payload as bytes, UTF-8 unchecked.
-
-    Such a handler gets ``bytes`` and owns the check (``orjson`` makes it while parsing), so
-    that a frame is not decoded to ``str`` on the network thread only to be parsed as JSON later
-    (measured: 0.4-0.6 us a depth-20 book). It must still accept ``str`` (its declared type).
-    """
-    setattr(handler, _TAKES_BYTES, True)
-    return handler
-
-
-def wants_bytes(handler: Callable[..., object]) -> bool:
-    """Whether ``handler`` was marked by :func:`takes_bytes` (a bound method shows its function's
-    mark)."""
-    return getattr(handler, _TAKES_BYTES, False) is True
 
 
 @attrs.define
@@ -167,7 +145,6 @@ class FrameLoop:
         """
         next_frame, on_frame = link.next_frame, self._on_frame
         debug = _debug_enabled()
-        as_bytes = wants_bytes(on_frame)
         frames = data_frames = data_bytes = 0
         try:
             while not self._closing:
@@ -179,18 +156,15 @@ class FrameLoop:
                 if opcode in DATA_OPCODES:
                     data_frames += 1
                     data_bytes += len(data)
-                    if as_bytes:
-                        text: str | bytes = data
-                    else:
-                        try:
-                            text = data.decode("utf-8")
-                        except UnicodeDecodeError:
-                            self._report_malformed(len(data))
-                            continue
+                    try:
+                        text = data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self._report_malformed(len(data))
+                        continue
                     if debug:
                         logger.debug("%s: frame %.200s", self._name, text)
                     try:
-                        on_frame(text)  # type: ignore[arg-type]  # bytes only if it takes_bytes
+                        on_frame(text)
                     except Exception:
                         self._callback_errors += 1
                         logger.exception("%s: on_frame raised", self._name)
