@@ -250,7 +250,7 @@ def test_a_route_queued_again_by_its_own_worker_wakes_nobody_unless_others_wait(
         if len(drained) == 2:
             both.set()
 
-    pool = WorkerPool(2, drain)  # type: ignore[arg-type]  # plain strings stand in for routes
+    pool = WorkerPool(2, drain)  # plain strings stand in for routes
     try:
         assert wait_until(lambda: len(pool._parked) == 2)
         pool.resubmit("a")  # type: ignore[arg-type]
@@ -270,10 +270,12 @@ def test_a_busy_route_keeps_one_worker_through_its_batches(
     dispatcher = dispatchers(workers=4, batch_size=2)
     gate = Gate(block_on=0)
     names: list[str] = []
-    route = dispatcher.add_route(
-        "busy", handler=lambda n: (gate(n), names.append(threading.current_thread().name)),
-        policy=LOSSLESS,
-    )  # fmt: skip
+
+    def handler(item: object) -> None:
+        names.append(threading.current_thread().name)
+        gate(item)
+
+    route = dispatcher.add_route("busy", handler=handler, policy=LOSSLESS)
     _deliver_behind_gate(dispatcher, route, gate, 21)
     assert gate.items == list(range(21))
     assert len(set(names)) == 1, f"ten full batches moved between workers: {sorted(set(names))}"
