@@ -131,7 +131,6 @@ def _network_half(link: Any, wire: bytes) -> None:
         except PeerClosedError:
             return
         link._handle_frames(stub, live)
-        link._frames_done()  # what the frame loop does right before its next wait
 
 
 def _worker_half(
@@ -149,7 +148,6 @@ def _worker_half(
         except PeerClosedError:
             return spent
         link._handle_frames(stub, live)
-        link._frames_done()  # what the frame loop does right before its next wait
         started = time.perf_counter()
         if profile is not None:
             profile.enable()

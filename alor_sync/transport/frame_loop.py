@@ -76,18 +76,9 @@ class FrameLoop:
     _callback_errors: int
     _last_frame_at: float | None
     _last_pong_rtt: float | None
-    # Data frames were handed to on_frame since the last on_frames_done (connection thread).
-    _frames_undone: bool = False
 
     def _serve(self, link: Link, live: Liveness) -> str:
-        """Read until the link ends; returns why it ended.
-
-        ``on_frames_done`` is called as late as possible: right before the wait for the socket
-        (and once more on the way out). The workers it wakes need the GIL; every bytecode this
-        thread runs between waking them and blocking is a chance for a woken worker to find the
-        GIL taken and sleep again until this thread blocks (a second wake-up, ~25 us here).
-        """
-        self._frames_undone = False
+        """Read until the link ends; returns why it ended."""
         try:
             while not self._closing:
                 now = self._clock()
@@ -96,8 +87,6 @@ class FrameLoop:
                     if reason is not None:
                         return reason
                 wait = None if live.next_due == math.inf else max(0.0, live.next_due - now)
-                if self._frames_undone:
-                    self._frames_done()
                 if not link.wait_readable(wait):
                     continue
                 try:
@@ -110,16 +99,7 @@ class FrameLoop:
         except Exception as exc:
             if not self._closing:
                 return self._drop_reason or f"connection lost: {self._describe(exc)}"
-        finally:
-            if self._frames_undone:  # frames handed over before the end still need their workers
-                self._frames_done()
         return CLOSED_BY_CLIENT
-
-    def _frames_done(self) -> None:
-        """Call ``on_frames_done`` for the frames handed to ``on_frame`` since the last call."""
-        self._frames_undone = False
-        if self._on_frames_done is not None:
-            self._call_safely("on_frames_done", self._on_frames_done)
 
     def _on_timers(self, link: Link, live: Liveness, now: float) -> str | None:
         if live.pong_deadline is not None and now >= live.pong_deadline:
@@ -199,8 +179,8 @@ class FrameLoop:
             self._bytes_received += data_bytes
             if frames:
                 self._saw_frames(live, frames)
-            if data_frames:
-                self._frames_undone = True  # on_frames_done is due, right before the next wait
+            if data_frames and self._on_frames_done is not None:
+                self._call_safely("on_frames_done", self._on_frames_done)
         return None
 
     def _call_safely(self, what: str, callback: Callable[..., object], *args: object) -> None:
