@@ -18,7 +18,9 @@ import pytest
 
 from alor_sync.dispatch.dispatcher import DEFAULT_WORKERS, Dispatcher
 from alor_sync.dispatch.routes import OVERFLOW, Gap, OverflowPolicy, Route
+from alor_sync.dispatch.workers import WorkerPool
 from alor_sync.errors import ClientClosedError, DecodeError, InvalidArgumentError
+from tests.client_helpers import wait_until
 
 TIMEOUT = 10.0
 LOSSLESS = OverflowPolicy.LOSSLESS
@@ -229,6 +231,56 @@ def test_a_long_route_yields_its_worker_after_a_batch() -> None:
     assert dispatcher.close(TIMEOUT)
 
 
+def _deliver_behind_gate(dispatcher: Dispatcher, route: Route, gate: Gate, count: int) -> None:
+    """Items 0..count-1: the rest queue while the handler blocks on 0; then let them run."""
+    dispatcher.deliver(route, 0)
+    assert gate.entered.wait(TIMEOUT)
+    for n in range(1, count):
+        dispatcher.deliver(route, n)
+    gate.release.set()
+    assert dispatcher.wait_idle(TIMEOUT)
+
+
+def test_a_route_queued_again_by_its_own_worker_wakes_nobody_unless_others_wait() -> None:
+    drained: list[str] = []
+    both = threading.Event()
+
+    def drain(route: Any) -> None:
+        drained.append(route)
+        if len(drained) == 2:
+            both.set()
+
+    pool = WorkerPool(2, drain)  # plain strings stand in for routes
+    try:
+        assert wait_until(lambda: len(pool._parked) == 2)
+        pool.resubmit("a")  # type: ignore[arg-type]
+        assert len(pool._parked) == 2  # nothing else waits: the calling worker would take it
+        pool.resubmit("b")  # type: ignore[arg-type]
+        assert len(pool._parked) == 1  # "a" waits too: a worker is woken for the line
+        assert both.wait(TIMEOUT)
+        assert drained == ["a", "b"]
+    finally:
+        pool.stop()
+        assert pool.join(time.monotonic() + TIMEOUT)
+
+
+def test_a_busy_route_keeps_one_worker_through_its_batches(
+    dispatchers: Callable[..., Dispatcher],
+) -> None:
+    dispatcher = dispatchers(workers=4, batch_size=2)
+    gate = Gate(block_on=0)
+    names: list[str] = []
+
+    def handler(item: object) -> None:
+        names.append(threading.current_thread().name)
+        gate(item)
+
+    route = dispatcher.add_route("busy", handler=handler, policy=LOSSLESS)
+    _deliver_behind_gate(dispatcher, route, gate, 21)
+    assert gate.items == list(range(21))
+    assert len(set(names)) == 1, f"ten full batches moved between workers: {sorted(set(names))}"
+
+
 # -- custom executors ----------------------------------------------------------------------------
 
 
@@ -317,12 +369,7 @@ def test_latest_wins_while_the_handler_is_busy(dispatchers: Callable[..., Dispat
     dispatcher = dispatchers(workers=2)
     gate = Gate(block_on=0)
     route = dispatcher.add_route("quotes", handler=gate, policy=LATEST)
-    dispatcher.deliver(route, 0)
-    assert gate.entered.wait(TIMEOUT)
-    for n in range(1, 10):
-        dispatcher.deliver(route, n)
-    gate.release.set()
-    assert dispatcher.wait_idle(TIMEOUT)
+    _deliver_behind_gate(dispatcher, route, gate, 10)
     assert gate.items == [0, 9]
     assert route.statistics().conflated == 8
 

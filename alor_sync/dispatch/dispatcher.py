@@ -139,11 +139,13 @@ class Dispatcher(RouteDrainer):
         self._local = DrainDepth()
         self._pool: WorkerPool | None = None
         self._submit: Callable[[Route], object]
+        self._resubmit: Callable[[Route], object]
         if executor is None:
             self._pool = WorkerPool(workers or DEFAULT_WORKERS, self._drain)
             self._submit = self._pool.submit
+            self._resubmit = self._pool.resubmit
         else:
-            self._submit = functools.partial(executor.submit, self._drain)
+            self._submit = self._resubmit = functools.partial(executor.submit, self._drain)
 
     # -- routes ------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class RouteDrainer:
     _batch_size: int
     _on_error: ErrorHook
     _submit: Callable[[Route], object]
+    _resubmit: Callable[[Route], object]  # _submit for a route whose own drain queues it again
     # Shared with the dispatcher's other half; see its constructor for what guards what.
     _lock: threading.Lock
     _changed: threading.Condition
@@ -53,10 +54,11 @@ class RouteDrainer:
     _running: collections.deque[None]
     _local: DrainDepth
 
-    def _schedule(self, route: Route) -> None:
-        """Submit a drain for ``route``, whose token the caller holds."""
+    def _schedule(self, route: Route, again: bool = False) -> None:
+        """Submit a drain for ``route``, whose token the caller holds (``again``: the caller is
+        the route's drain, which ran a full batch)."""
         try:
-            self._submit(route)
+            (self._resubmit if again else self._submit)(route)
         except Exception as exc:  # a user executor that was shut down, say
             with route._lock:
                 route._discard_locked()
@@ -151,7 +153,7 @@ class RouteDrainer:
             if not route._queue:
                 route._scheduled = False
                 return
-        self._schedule(route)
+        self._schedule(route, again=True)
 
     def _run_gap(self, route: Route, gap: Gap) -> None:
         try:
