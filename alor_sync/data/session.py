@@ -40,7 +40,7 @@ from alor_sync.data.lifecycle_types import (
     StreamRecord,
     share_key,
 )
-from alor_sync.data.session_actions import SessionActions
+from alor_sync.data.session_actions import SessionActions, SessionHooks
 from alor_sync.data.subscriptions import Subscription, SubscriptionStatistics
 from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.dispatch.dispatcher import Dispatcher
@@ -49,7 +49,6 @@ from alor_sync.errors import MalformedFrameError
 from alor_sync.events import (
     GapNotice,
     GapReason,
-    ResubscribeReport,
     StateChange,
     SubscriptionState,
 )
@@ -66,23 +65,6 @@ logger = logging.getLogger("alor_sync.session")
 # a quarter of what decoding does per frame, so without the pause it would fill the queue to
 # overflow while the workers still had CPU to catch up (measured: 10,000 frames lost in 50,000).
 _CATCH_UP_PAUSE = 0.001
-
-
-class SessionHooks:
-    """Where a session reports what the user must hear about (the client-wide hooks). They are
-    called on network, control and worker threads: each must itself only enqueue, except
-    ``on_gap``, which runs on the subscription's worker in stream order."""
-
-    def __init__(
-        self,
-        *,
-        on_error: Callable[[BaseException, str | None], None],
-        on_gap: Callable[[GapNotice], None],
-        on_resubscribed: Callable[[ResubscribeReport], None],
-    ) -> None:
-        self.on_error = on_error
-        self.on_gap = on_gap
-        self.on_resubscribed = on_resubscribed
 
 
 class DataSession(SessionActions):

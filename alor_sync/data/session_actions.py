@@ -11,6 +11,8 @@ Rules of this module:
   forced refresh and the timer run on the control thread. User code never runs here.
 * :class:`SessionActions` is the half of :class:`~alor_sync.data.session.DataSession` that
   performs; the attributes it uses are declared below and set by that class.
+* :class:`SessionHooks`, the client-wide hooks those effects report to, lives here too, so that
+  the session imports this module and never the other way round.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from alor_sync import protocol
 from alor_sync.auth import TokenProvider
@@ -44,14 +45,34 @@ from alor_sync.data.subscriptions import STATE_CHANGED
 from alor_sync.dispatch.control_loop import ControlLoop
 from alor_sync.dispatch.dispatcher import Dispatcher
 from alor_sync.errors import AlorError, ClientClosedError, ConnectionLostError
-from alor_sync.events import GapReason, ResubscribeReport, StateChange, SubscriptionState
+from alor_sync.events import (
+    GapNotice,
+    GapReason,
+    ResubscribeReport,
+    StateChange,
+    SubscriptionState,
+)
 
-if TYPE_CHECKING:
-    from alor_sync.data.session import SessionHooks
-
-__all__ = ["SessionActions"]
+__all__ = ["SessionActions", "SessionHooks"]
 
 logger = logging.getLogger("alor_sync.session")
+
+
+class SessionHooks:
+    """Where a session reports what the user must hear about (the client-wide hooks). They are
+    called on network, control and worker threads: each must itself only enqueue, except
+    ``on_gap``, which runs on the subscription's worker in stream order."""
+
+    def __init__(
+        self,
+        *,
+        on_error: Callable[[BaseException, str | None], None],
+        on_gap: Callable[[GapNotice], None],
+        on_resubscribed: Callable[[ResubscribeReport], None],
+    ) -> None:
+        self.on_error = on_error
+        self.on_gap = on_gap
+        self.on_resubscribed = on_resubscribed
 
 
 class SessionActions:
