@@ -14,7 +14,6 @@ from alor_sync import AlorClient, decode
 from alor_sync import protocol as p
 from alor_sync.data.generate import FILES
 from alor_sync.data.snapshot_reads import READS, Read
-from alor_sync.data.stream_options import _binder, method_signature
 from alor_sync.errors import InvalidArgumentError
 from alor_sync.protocol.specs import SPECS, StreamSpec
 from alor_sync.wire import SUBSCRIPTION_OPCODES, Opcode
@@ -106,31 +105,3 @@ def test_slice_mode_is_sent_in_the_sdk_spelling() -> None:
     assert request["sliceMode"] == "DailyIntervals"
     with pytest.raises(InvalidArgumentError, match="slice_mode must be one of EqualIntervals"):
         p.bars_request("g", code="SBER", exchange="MOEX", tf=60, from_time=0, slice_mode="hourly")
-
-
-_CALLS: list[tuple[Opcode, tuple[Any, ...], dict[str, Any]]] = [
-    (Opcode.BARS, ("SBER", print), {"tf": 60, "from_time": 0}),
-    (Opcode.BARS, (), {"code": "SBER", "callback": print, "tf": 60, "from_time": 0}),
-    (Opcode.BARS, ("SBER", print, 60), {}),
-    (Opcode.BARS, ("SBER", print), {"symbol": "GAZP", "tf": 60, "from_time": 0}),
-    (Opcode.BARS, ("SBER", print), {}),
-    (Opcode.QUOTES, (), {}),
-    (Opcode.TRADES, ("D1",), {}),
-    (Opcode.TRADES, ("D1", print), {"skip_history": True, "raw": True, "depth": 1}),
-    (Opcode.ORDERS, ("D1", print), {"order_statuses": ["filled"], "conflate": False}),
-]
-
-
-@pytest.mark.parametrize(("opcode", "args", "kwargs"), _CALLS)
-def test_the_fast_binder_binds_as_the_signature_does(
-    opcode: Opcode, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    try:
-        bound = method_signature(opcode).bind(None, *args, **kwargs)
-    except TypeError:
-        with pytest.raises(TypeError, match=f"subscribe_{SPECS[opcode].name}"):
-            _binder(opcode).bind(args, kwargs)
-        return
-    bound.apply_defaults()
-    expected = {k: v for k, v in bound.arguments.items() if k != "self"}
-    assert _binder(opcode).bind(args, kwargs) == expected

@@ -16,6 +16,7 @@ Regenerate with ``python -m alor_sync.data.generate``.
 
 from __future__ import annotations
 
+import enum
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +95,7 @@ def annotation(value: Any) -> str:
     raise TypeError(f"cannot write the annotation {value!r}")
 
 
-_DELIVERY_ANNOTATIONS = {
+_DELIVERY_ANNOTATIONS: dict[str, str | None] = {
     "raw": None,
     "silence_timeout": "float | None",
     "conflate": "bool",
@@ -137,20 +138,46 @@ def _method(spec: StreamSpec) -> str:
             f"    @overload\n    def {name}(\n{params}    ) -> Subscription[{result}]: ...\n"
         )
     doc = _indented(spec.doc)
+    params = "".join(f"        {line},\n" for line in _implementation_parameters(spec))
     parts.append(
         f"    @described_by({member})\n"
-        f"    def {name}(self, *args: Any, **kwargs: Any) -> Subscription[Any]:\n"
+        f"    def {name}(\n{params}    ) -> Subscription[Any]:\n"
         f'        """{doc}"""\n'
-        f"        return self._stream({member}, args, kwargs)\n"
+        f"        return self._stream({member}, locals())\n"
     )
     return "\n".join(parts)
+
+
+def _implementation_parameters(spec: StreamSpec) -> list[str]:
+    """The runtime signature: Python binds the call, and help() shows the real defaults. A
+    market key and its callback may be left out, to be refused with a message naming them."""
+    if spec.key == "symbol":
+        lines = ["self", "symbol: str | None = None", "callback: Callback | None = None", "*"]
+        lines.append("code: str | None = None")
+    else:
+        lines = ["self", "portfolio: str", "callback: Callback", "*"]
+    for p in spec.params:
+        if p.name in ("code", "portfolio"):
+            continue
+        default = "" if p.method_default is REQUIRED else f" = {literal(p.method_default)}"
+        lines.append(f"{p.name}: {annotation(p.annotation)}{default}")
+    for name, _, option_default in DELIVERY_OPTIONS:
+        written = _DELIVERY_ANNOTATIONS[name] or "bool"  # raw: Literal in the overloads
+        lines.append(f"{name}: {written} = {literal(option_default)}")
+    return lines
 
 
 def _imports(body: str, specs: list[StreamSpec], base: tuple[str, str]) -> str:
     froms: dict[str, set[str]] = {
         "collections.abc": {"Callable"},
         "typing": {"Any", "Literal", "overload"},
-        "alor_sync.data.stream_options": {"RawCallback", "GapHook", "StateHook", "described_by"},
+        "alor_sync.data.stream_options": {
+            "Callback",
+            "GapHook",
+            "RawCallback",
+            "StateHook",
+            "described_by",
+        },
         "alor_sync.data.subscriptions": {"Subscription"},
         "alor_sync.models": {spec.model.__name__ for spec in specs},
         "alor_sync.models.values": {"P"},
@@ -244,6 +271,8 @@ class SnapshotMethods(SnapshotReads[P]):
 
 def literal(value: object) -> str:
     """A default's source text (strings in double quotes, as ruff writes them)."""
+    if isinstance(value, enum.Enum):  # before str: Format is a StrEnum
+        return f"{type(value).__name__}.{value.name}"
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, overload
 
-from alor_sync.data.stream_options import GapHook, RawCallback, StateHook, Subscriber, described_by
+from alor_sync.data.stream_options import (
+    Callback,
+    GapHook,
+    RawCallback,
+    StateHook,
+    Subscriber,
+    described_by,
+)
 from alor_sync.data.subscriptions import Subscription
 from alor_sync.models import Order, Position, Risk, SpectraRisk, StopOrder, Summary, Trade
 from alor_sync.models.values import P
@@ -64,9 +71,22 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.POSITIONS)
-    def subscribe_positions(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_positions(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Positions of ``portfolio`` (money included): all first, then every change."""
-        return self._stream(Opcode.POSITIONS, args, kwargs)
+        return self._stream(Opcode.POSITIONS, locals())
 
     @overload
     def subscribe_summaries(
@@ -101,9 +121,22 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.SUMMARIES)
-    def subscribe_summaries(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_summaries(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Portfolio summary (buying power, evaluation, P&L); latest-wins."""
-        return self._stream(Opcode.SUMMARIES, args, kwargs)
+        return self._stream(Opcode.SUMMARIES, locals())
 
     @overload
     def subscribe_risks(
@@ -138,9 +171,22 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.RISKS)
-    def subscribe_risks(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_risks(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Portfolio risk figures; latest-wins."""
-        return self._stream(Opcode.RISKS, args, kwargs)
+        return self._stream(Opcode.RISKS, locals())
 
     @overload
     def subscribe_spectra_risks(
@@ -175,9 +221,22 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.SPECTRA_RISKS)
-    def subscribe_spectra_risks(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_spectra_risks(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Derivatives (FORTS) risks of a ``75...`` portfolio; latest-wins."""
-        return self._stream(Opcode.SPECTRA_RISKS, args, kwargs)
+        return self._stream(Opcode.SPECTRA_RISKS, locals())
 
     @overload
     def subscribe_trades(
@@ -212,9 +271,22 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.TRADES)
-    def subscribe_trades(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_trades(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Own trades of ``portfolio``: the session's first, then each new one."""
-        return self._stream(Opcode.TRADES, args, kwargs)
+        return self._stream(Opcode.TRADES, locals())
 
     @overload
     def subscribe_orders(
@@ -251,9 +323,23 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.ORDERS)
-    def subscribe_orders(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_orders(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        order_statuses: Iterable[str] | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Market and limit orders of ``portfolio``; ``order_statuses`` filters the history."""
-        return self._stream(Opcode.ORDERS, args, kwargs)
+        return self._stream(Opcode.ORDERS, locals())
 
     @overload
     def subscribe_stop_orders(
@@ -290,6 +376,20 @@ class PortfolioStreamMethods(Subscriber[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.STOP_ORDERS)
-    def subscribe_stop_orders(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_stop_orders(
+        self,
+        portfolio: str,
+        callback: Callback,
+        *,
+        exchange: str = "MOEX",
+        skip_history: bool | None = None,
+        order_statuses: Iterable[str] | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Stop and stop-limit orders of ``portfolio``; ``order_statuses`` filters the history."""
-        return self._stream(Opcode.STOP_ORDERS, args, kwargs)
+        return self._stream(Opcode.STOP_ORDERS, locals())

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Literal, overload
 
 from alor_sync.data.portfolio_stream_methods import PortfolioStreamMethods
-from alor_sync.data.stream_options import GapHook, RawCallback, StateHook, described_by
+from alor_sync.data.stream_options import Callback, GapHook, RawCallback, StateHook, described_by
 from alor_sync.data.subscriptions import Subscription
 from alor_sync.models import AllTrade, Bar, Instrument, OrderBook, Quote
 from alor_sync.models.values import P
@@ -82,10 +82,26 @@ class StreamMethods(PortfolioStreamMethods[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.ORDER_BOOK)
-    def subscribe_order_book(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_order_book(
+        self,
+        symbol: str | None = None,
+        callback: Callback | None = None,
+        *,
+        code: str | None = None,
+        exchange: str = "MOEX",
+        instrument_group: str | None = None,
+        depth: int | None = None,
+        frequency: int | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Order book of ``symbol``: every frame the whole book up to ``depth`` (1..50, default
         20); a slow callback gets the latest book (older ones are conflated, never queued)."""
-        return self._stream(Opcode.ORDER_BOOK, args, kwargs)
+        return self._stream(Opcode.ORDER_BOOK, locals())
 
     @overload
     def subscribe_bars(
@@ -132,10 +148,30 @@ class StreamMethods(PortfolioStreamMethods[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.BARS)
-    def subscribe_bars(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_bars(
+        self,
+        symbol: str | None = None,
+        callback: Callback | None = None,
+        *,
+        code: str | None = None,
+        tf: int | str,
+        from_time: int | datetime,
+        exchange: str = "MOEX",
+        instrument_group: str | None = None,
+        skip_history: bool | None = None,
+        split_adjust: bool | None = None,
+        slice_mode: str | None = None,
+        frequency: int | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Candles of ``tf`` (seconds or ``D``/``W``/``M``/``Y``) from ``from_time``, then live;
         the current candle is re-sent with the same ``time`` until a new one starts."""
-        return self._stream(Opcode.BARS, args, kwargs)
+        return self._stream(Opcode.BARS, locals())
 
     @overload
     def subscribe_quotes(
@@ -172,9 +208,24 @@ class StreamMethods(PortfolioStreamMethods[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.QUOTES)
-    def subscribe_quotes(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_quotes(
+        self,
+        symbol: str | None = None,
+        callback: Callback | None = None,
+        *,
+        code: str | None = None,
+        exchange: str = "MOEX",
+        instrument_group: str | None = None,
+        frequency: int | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Quote (ticker summary) of ``symbol``; latest-wins when the callback is slow."""
-        return self._stream(Opcode.QUOTES, args, kwargs)
+        return self._stream(Opcode.QUOTES, locals())
 
     @overload
     def subscribe_all_trades(
@@ -213,9 +264,25 @@ class StreamMethods(PortfolioStreamMethods[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.ALL_TRADES)
-    def subscribe_all_trades(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_all_trades(
+        self,
+        symbol: str | None = None,
+        callback: Callback | None = None,
+        *,
+        code: str | None = None,
+        exchange: str = "MOEX",
+        instrument_group: str | None = None,
+        depth: int | None = None,
+        include_virtual_trades: bool | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """The anonymous trade tape of ``symbol``; ``depth`` last trades (max 5000) come first."""
-        return self._stream(Opcode.ALL_TRADES, args, kwargs)
+        return self._stream(Opcode.ALL_TRADES, locals())
 
     @overload
     def subscribe_instruments(
@@ -250,6 +317,20 @@ class StreamMethods(PortfolioStreamMethods[P]):
     ) -> Subscription[dict[str, Any]]: ...
 
     @described_by(Opcode.INSTRUMENTS)
-    def subscribe_instruments(self, *args: Any, **kwargs: Any) -> Subscription[Any]:
+    def subscribe_instruments(
+        self,
+        symbol: str | None = None,
+        callback: Callback | None = None,
+        *,
+        code: str | None = None,
+        exchange: str = "MOEX",
+        instrument_group: str | None = None,
+        format: Format | str = Format.SIMPLE,
+        raw: bool = False,
+        silence_timeout: float | None = None,
+        conflate: bool = True,
+        on_gap: GapHook | None = None,
+        on_state: StateHook | None = None,
+    ) -> Subscription[Any]:
         """Instrument attributes: the full object first, then partial updates (changed fields)."""
-        return self._stream(Opcode.INSTRUMENTS, args, kwargs)
+        return self._stream(Opcode.INSTRUMENTS, locals())
