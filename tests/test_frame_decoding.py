@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alor_sync.codec import decimal_cache, wire_tables
 from alor_sync.codec import struct_decoding as one_pass
-from alor_sync.codec import wire_tables
 from alor_sync.codec.converter import (
     decoder_for,
     encode,
@@ -251,16 +251,16 @@ def test_exact_mode_prices_are_decimals_of_the_wire_digits() -> None:
 
 def test_the_decimal_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     cache: dict[Any, Decimal] = {}
-    monkeypatch.setattr(one_pass, "_decimals", cache)
-    monkeypatch.setattr(one_pass, "_DECIMAL_CACHE_LIMIT", 8)
-    values = [one_pass._decimal(n / 4) for n in range(20)]
+    monkeypatch.setattr(decimal_cache, "DECIMALS", cache)
+    monkeypatch.setattr(decimal_cache, "LIMIT", 8)
+    values = [decimal_cache.cached_decimal(n / 4) for n in range(20)]
     assert values == [Decimal(repr(n / 4)) for n in range(20)]
     assert 0 < len(cache) <= 8
 
 
 def test_exact_mode_fills_the_decimal_cache_on_a_miss() -> None:
     price = 123456.015625  # a float no other test decodes: not cached yet
-    one_pass._decimals.pop(price, None)
+    decimal_cache.DECIMALS.pop(price, None)
     frame = _frame({"b": [{"p": price, "v": 1}], "a": [{"p": price, "v": 2}], "t": 1, "h": False})
     decode = frame_decoder_for(Opcode.ORDER_BOOK, "Slim", exact=True)
     for _ in range(2):  # the miss, then the hit
@@ -269,7 +269,7 @@ def test_exact_mode_fills_the_decimal_cache_on_a_miss() -> None:
             orjson.loads(frame)["data"]
         )
         assert book.bids.prices == (Decimal("123456.015625"),)
-        assert one_pass._decimals[price] == Decimal("123456.015625")
+        assert decimal_cache.DECIMALS[price] == Decimal("123456.015625")
 
 
 # --- the client's workers use it ----------------------------------------------------------

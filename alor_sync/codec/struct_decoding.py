@@ -23,7 +23,6 @@ Rules of this module:
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -34,51 +33,16 @@ from typing import Any, TypeAlias, Union, get_args, get_origin
 import attrs
 import msgspec
 
+from alor_sync.codec.book_levels import level_struct, side_lines
+from alor_sync.codec.decimal_cache import DECIMALS, cached_decimal
 from alor_sync.models.market import BookSide
-from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_decimal, to_str
+from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_str
 
 __all__ = ["FrameDecoder", "frame_decoder", "supports"]
 
 Names: TypeAlias = Mapping[str, str]
 FrameDecoder: TypeAlias = Callable[[Any, str], Any]
 """``decode(raw, guid) -> model`` for one whole data frame (``str`` or ``bytes``)."""
-
-_DECIMAL_CACHE_LIMIT = 1 << 16
-
-
-_decimals: dict[Any, Decimal] = {}
-"""float (or int) -> the Decimal the general path makes of it: what exact mode's ``dec[x]`` reads.
-
-``Decimal(repr(x))`` costs about 300 ns and a depth-20 book carries 40 prices, most of them
-repeated from the book before; a lookup costs a tenth of that. A plain dict, not a subclass with
-``__missing__``: the interpreter's specialised lookup of an exact dict is about 10 ns cheaper per
-price (``benchmarks/decode_paths.py``). A miss raises KeyError and the decoder builds that book
-side's columns again through :func:`_decimal`, which fills the cache; single values go through
-:func:`_decimal` directly (misses are common there, and a call costs less than a second pass).
-An int and an equal float share an entry: their Decimals are equal (same value, type and hash)
-though not always the same digits: an integral float ``258.0`` after an int ``258`` gets
-``Decimal("258")``, not the general path's ``Decimal("258.0")`` (the server prints integral
-prices as ints; telling the two apart would cost a type check per price).
-"""
-
-
-def _decimal(key: Any) -> Decimal:
-    """The cached Decimal of ``key``, made and stored on a miss; the cache is bounded (cleared
-    when full)."""
-    found = _decimals.get(key)
-    if found is None:
-        if len(_decimals) >= _DECIMAL_CACHE_LIMIT:
-            _decimals.clear()
-        found = _decimals[key] = to_decimal(key)
-    return found
-
-
-_CACHED = re.compile(r"dec\[([^\[\]]*)\]")
-
-
-def _filling(lines: list[str]) -> list[str]:
-    """``lines`` with every cache read ``dec[x]`` replaced by the filling ``decimal(x)``."""
-    return [_CACHED.sub(r"decimal(\1)", line) for line in lines]
 
 
 def _union_members(tp: Any) -> tuple[set[Any], bool]:
@@ -131,57 +95,6 @@ def supports(model: type) -> bool:
     )
 
 
-def _level_struct(level_names: Names, exact: bool) -> type:
-    number: Any = int | float if exact else float
-    fields: list[Any] = [("price", number), ("volume", int)]
-    if "yield_" in level_names:
-        fields.append(("yield_", number | None, None))
-    rename = {f[0]: level_names[f[0]] for f in fields}
-    return msgspec.defstruct("Level", fields, kw_only=True, gc=False, rename=rename)
-
-
-def _side_expression(
-    i: int, exact: bool, with_yields: bool, columns: str, construct: str
-) -> list[str]:
-    """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``.
-
-    Built without ``BookSide.__init__``: its only check (as many volumes as prices) holds by
-    construction, and the slot setters cost half as much (see :func:`_slot_setters`).
-    """
-    price = "dec[x.price]" if exact else "x.price"
-    if columns == "loop":  # one pass over the levels, both columns at once
-        lines = [
-            f"p{i} = []; q{i} = []; ap = p{i}.append; aq = q{i}.append",
-            f"for x in v{i}: ap({price}); aq(x.volume)",
-            f"p{i} = tuple(p{i}); q{i} = tuple(q{i})",
-        ]
-    else:
-        lines = [
-            f"p{i} = tuple([{price} for x in v{i}])",
-            f"q{i} = tuple([x.volume for x in v{i}])",
-        ]
-    if with_yields:
-        value = "None if x.yield_ is None else dec[x.yield_]" if exact else "x.yield_"
-        lines += [
-            f"y{i} = tuple([{value} for x in v{i}])",
-            f"if y{i}.count(None) == len(y{i}): y{i} = None",
-        ]
-    else:
-        lines.append(f"y{i} = None")
-    if exact:  # a price not cached yet: the same columns again, through the filling decimal()
-        lines = ["try:", *(f"    {line}" for line in lines), "except KeyError:"] + [
-            f"    {line}" for line in _filling(lines)
-        ]
-    if construct == "init":
-        lines.append(f"side{i} = BookSide(p{i}, q{i}, y{i})")
-    else:
-        lines.append(
-            f"side{i} = new(BookSide); side_prices(side{i}, p{i}); side_volumes(side{i}, q{i});"
-            f" side_yields(side{i}, y{i})"
-        )
-    return lines
-
-
 def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
     """The setters of ``cls``'s field slots, in field order, when an instance may be built as
     ``object.__new__(cls)`` plus one setter call per field; else None (use ``cls(...)``).
@@ -189,7 +102,8 @@ def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
     That is what a frozen slotted attrs ``__init__`` does, minus its per-field
     ``object.__setattr__`` lookups: about half the cost (``benchmarks/decode_paths.py``). Only
     for classes whose ``__init__`` does nothing else: no validator, converter or init hooks
-    (BookSide's post-init check is the caller's to guarantee, see :func:`_side_expression`).
+    (BookSide's post-init check is the caller's to guarantee: see
+    :func:`~alor_sync.codec.book_levels.side_lines`).
     """
     if not attrs.has(cls) or any("cached_hash" in name for name in getattr(cls, "__slots__", ())):
         return None  # a cached hash is one more slot that __init__ fills
@@ -225,10 +139,10 @@ def _field_code(
         return _FieldCode(None, (), f"default{i}")
     required = attribute.default is attrs.NOTHING
     if tp is BookSide:
-        level = _level_struct(level_names, exact)
+        level = level_struct(level_names, exact)
         levels: Any = list[level]  # type: ignore[valid-type]
         with_yields = "yield_" in level_names
-        lines = (f"v{i} = data.f{i}", *_side_expression(i, exact, with_yields, columns, construct))
+        lines = (f"v{i} = data.f{i}", *side_lines(i, exact, with_yields, columns, construct))
         return _FieldCode(_struct_field(f"f{i}", levels, required), lines, f"side{i}")
     plan = _plan(tp, exact)
     if plan is None:
@@ -265,7 +179,7 @@ def frame_decoder(
     side_setters = _slot_setters(BookSide)
     assert side_setters is not None  # BookSide is a slotted attrs class without validators
     namespace: dict[str, Any] = {
-        "model": model, "BookSide": BookSide, "dec": _decimals, "decimal": _decimal,
+        "model": model, "BookSide": BookSide, "dec": DECIMALS, "decimal": cached_decimal,
         "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str, "new": object.__new__,
         "side_prices": side_setters[0], "side_volumes": side_setters[1],
         "side_yields": side_setters[2],
