@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import attrs  # noqa: E402
 import msgspec  # noqa: E402
 import orjson  # noqa: E402
 
@@ -42,7 +41,8 @@ __all__ = ["candidates", "main", "measure"]
 
 GUID = "bench-0"
 Candidate = Callable[[bytes], Any]
-SHIPPED = "one-pass (ships): structs, slot setters, comprehensions"
+SHIPPED = "one-pass (ships): structs, book sides keep the rows"
+EAGER = "one-pass, sides gather their columns at once (before)"
 
 
 def frames_of(kind_name: str) -> list[bytes]:
@@ -65,8 +65,13 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
             data_payload(raw, GUID)
         ),
         SHIPPED: lambda raw: one_pass(raw, GUID),
-        "one-pass, attrs __init__ (as before)": _variant(kind, exact, "init", "comprehension"),
-        "one-pass, slot setters, one loop per side": _variant(kind, exact, "slots", "loop"),
+        EAGER: _variant(kind, exact, "columns", "slots", "comprehension"),
+        "one-pass, columns at once, BookSide(...)": _variant(
+            kind, exact, "columns", "init", "comprehension"
+        ),
+        "one-pass, columns at once by one loop a side": _variant(
+            kind, exact, "columns", "slots", "loop"
+        ),
         "msgspec dict + generated decoder": lambda raw: payload_decoder(untyped(raw)["data"]),
         "floor: orjson.loads only": orjson.loads,
         "floor: msgspec structs only (no model)": _struct_only(one_pass),
@@ -74,12 +79,12 @@ def candidates(kind_name: str, exact: bool) -> dict[str, Candidate]:
     if kind.opcode.value.startswith("OrderBook"):
         book = found["general: orjson dict + generated decoder"](frames_of(kind_name)[0])
         sides = (tuple(book.bids.prices), tuple(book.bids.volumes))
-        found["attrs only: OrderBook + 2 BookSide from ready columns"] = lambda raw: OrderBook(
+        found["models only: OrderBook + 2 BookSide from ready columns"] = lambda raw: OrderBook(
             BookSide(*sides), BookSide(*sides), 1, False, False, 2
         )
-        found["proposal: sides keep the level structs (no columns)"] = _levels_kept(one_pass)
-        for use_name, use in READS.items():
-            found[f"one-pass (ships) {use_name}"] = _reading(found[SHIPPED], use)
+        for decoder, label in ((SHIPPED, "ships"), (EAGER, "before")):
+            for use_name, use in READS.items():
+                found[f"one-pass ({label}) {use_name}"] = _reading(found[decoder], use)
     return found
 
 
@@ -107,38 +112,14 @@ READS: dict[str, Callable[[Any], Any]] = {
     "(c) + every column": _columns,
 }
 """What a callback does with the book: one Python call each (a no-op in (a)), so the rows differ
-only by what is read. Lazily built sides (tried in 31cad02, reverted) made (b) and (c) differ."""
+only by what is read: sides that keep their rows make (b) and (c) differ."""
 
 
 def _reading(decode: Candidate, use: Callable[[Any], Any]) -> Candidate:
     return lambda raw: use(decode(raw))
 
 
-@attrs.frozen
-class _LevelsSide:
-    """What a book side would cost if it kept the decoded levels and made columns on demand."""
-
-    levels: list[Any]
-
-
-@attrs.frozen
-class _LazyBook:
-    bids: _LevelsSide
-    asks: _LevelsSide
-    timestamp_ms: int | None
-
-
-def _levels_kept(one_pass: Any) -> Candidate:
-    decode_frame = one_pass.__globals__["decode_frame"]
-
-    def decode(raw: bytes) -> Any:
-        data = decode_frame(raw).data  # struct field f<i> holds model field i: bids, asks, time
-        return _LazyBook(_LevelsSide(data.f0), _LevelsSide(data.f1), data.f2)
-
-    return decode
-
-
-def _variant(kind: Any, exact: bool, construct: str, columns: str) -> Candidate:
+def _variant(kind: Any, exact: bool, sides: str, construct: str, columns: str) -> Candidate:
     """The one-pass decoder built another way (same structs, other construction code)."""
     model, rows = wire_tables.STREAMS[kind.opcode.value]
     decode = frame_decoder(
@@ -147,6 +128,7 @@ def _variant(kind: Any, exact: bool, construct: str, columns: str) -> Candidate:
         wire_tables.field_names(wire_tables.LEVEL, kind.format),
         exact=exact,
         fallback=_no_fallback,
+        sides=sides,
         construct=construct,
         columns=columns,
     )
@@ -184,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             found = candidates(kind_name, exact)
             reference = found["general: orjson dict + generated decoder"]
             for name, fn in found.items():
-                if not name.startswith(("floor", "attrs", "proposal")):
+                if not name.startswith(("floor", "models")):
                     # repr too: == alone takes Decimal("257") == 257.0
                     assert all(repr(fn(raw)) == repr(reference(raw)) for raw in frames), name
                     assert all(fn(raw) == reference(raw) for raw in frames), name

@@ -32,7 +32,7 @@ from alor_sync.codec.converter import (
 from alor_sync.data import session as session_module
 from alor_sync.emulator import Emulator
 from alor_sync.errors import AlorError
-from alor_sync.models import OrderBook, OrderBookLevel
+from alor_sync.models import BookSide, OrderBook, OrderBookLevel
 from alor_sync.protocol.frames import data_payload
 from alor_sync.wire import Format, Opcode
 from tests.client_helpers import WAIT, Recorder, running
@@ -46,6 +46,9 @@ def _types(value: Any) -> Any:
     """The type of ``value`` and, within models and tuples, of every part: what ``==`` ignores."""
     if attrs.has(type(value)):
         return type(value), tuple(_types(getattr(value, a.name)) for a in attrs.fields(type(value)))
+    if isinstance(value, BookSide):  # its columns, and its rows as indexing gives them
+        columns = (value.prices, value.volumes, value.yields)
+        return BookSide, _types(columns), _types([value[i] for i in range(len(value))])
     if isinstance(value, tuple | list | frozenset):
         return type(value), tuple(_types(item) for item in value)
     return type(value)

@@ -2,9 +2,14 @@
 
 Rules of this module:
 
-* Owns the msgspec struct of one price level (:func:`level_struct`) and the generated lines that
-  turn a decoded list of them into a :class:`~alor_sync.models.BookSide` (:func:`side_lines`).
-  :mod:`alor_sync.codec.struct_decoding` puts those lines into a frame decoder.
+* Owns the msgspec struct of one price level (:func:`level_struct`), the two methods generated
+  onto it (``level()``, ``columns(rows)``: what a :class:`~alor_sync.models.BookSide` that
+  keeps the decoded rows calls, see :class:`~alor_sync.models.market.LevelRow`) and the lines
+  that turn a decoded list of levels into a side (:func:`side_lines`).
+  :mod:`alor_sync.codec.struct_decoding` puts those lines into a frame decoder, with the names
+  of :data:`SIDE_NAMESPACE`.
+* The rows a side keeps convert exactly as its columns would (float or cached ``Decimal``
+  prices), so a side reads the same however it was built.
 * No wire name appears here: ``level_names`` maps model field -> JSON key.
 """
 
@@ -15,28 +20,80 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from alor_sync.codec.decimal_cache import filling
+from alor_sync.codec.decimal_cache import DECIMALS, cached_decimal, filling
+from alor_sync.models.market import BookSide, OrderBookLevel, SideColumns, side_data_setter
 
-__all__ = ["level_struct", "side_lines"]
+__all__ = ["SIDE_NAMESPACE", "level_struct", "side_lines"]
 
 Names: TypeAlias = Mapping[str, str]
 
+SIDE_NAMESPACE: Mapping[str, Any] = {
+    "BookSide": BookSide, "new": object.__new__, "set_side": side_data_setter(),
+    "new_tuple": tuple.__new__, "SideColumns": SideColumns, "OrderBookLevel": OrderBookLevel,
+    "dec": DECIMALS, "decimal": cached_decimal,
+}  # fmt: skip
+"""The globals :func:`side_lines` and the level methods refer to."""
+
 
 def level_struct(level_names: Names, exact: bool) -> type:
+    """The struct of one price level, with the ``level()`` and ``columns(rows)`` of a kept row."""
     number: Any = int | float if exact else float
     fields: list[Any] = [("price", number), ("volume", int)]
-    if "yield_" in level_names:
+    with_yields = "yield_" in level_names
+    if with_yields:
         fields.append(("yield_", number | None, None))
     rename = {f[0]: level_names[f[0]] for f in fields}
-    return msgspec.defstruct("Level", fields, kw_only=True, gc=False, rename=rename)
+    return msgspec.defstruct(
+        "Level", fields, kw_only=True, gc=False, rename=rename,
+        namespace=_level_methods(exact, with_yields),
+    )  # fmt: skip
 
 
-def side_lines(i: int, exact: bool, with_yields: bool, columns: str, construct: str) -> list[str]:
+def _level_methods(exact: bool, with_yields: bool) -> dict[str, Any]:
+    price = "decimal(self.price)" if exact else "self.price"
+    if not with_yields:
+        yield_ = "None"
+    elif exact:
+        yield_ = "None if self.yield_ is None else decimal(self.yield_)"
+    else:
+        yield_ = "self.yield_"
+    lines = [
+        "def level(self):",  # tuple.__new__: the named tuple's own __new__ is a Python call
+        f"    return new_tuple(OrderBookLevel, ({price}, self.volume, {yield_}))",
+        "def columns(v0):",
+        *(f"    {line}" for line in column_lines(0, exact, with_yields, "comprehension")),
+        "    return new_tuple(SideColumns, (p0, q0, y0))",
+    ]
+    namespace = dict(SIDE_NAMESPACE)
+    exec(compile("\n".join(lines), "<alor_sync book level>", "exec"), namespace)
+    return {"level": namespace["level"], "columns": staticmethod(namespace["columns"])}
+
+
+def side_lines(
+    i: int, exact: bool, with_yields: bool, *, sides: str, columns: str, construct: str
+) -> list[str]:
     """Lines that build ``side{i}`` (a BookSide) from the level structs in ``v{i}``.
 
-    Built without ``BookSide.__init__``: its only check (as many volumes as prices) holds by
-    construction, and the slot setters cost half as much (see ``struct_decoding._slot_setters``).
+    ``sides="rows"``: the side keeps the structs and gathers its columns on first use of one.
+    ``sides="columns"``: the columns are gathered here (by ``columns``, see
+    :func:`column_lines`), then set through the side's slots (``construct="slots"``: no
+    ``__init__``, whose only check, as many volumes as prices, holds by construction) or
+    passed to ``BookSide(...)`` (``construct="init"``).
     """
+    if sides == "rows":
+        return [f"side{i} = new(BookSide); set_side(side{i}, v{i})"]
+    lines = column_lines(i, exact, with_yields, columns)
+    if construct == "init":
+        return [*lines, f"side{i} = BookSide(p{i}, q{i}, y{i})"]
+    return [
+        *lines,
+        f"side{i} = new(BookSide); set_side(side{i}, new_tuple(SideColumns, (p{i}, q{i}, y{i})))",
+    ]
+
+
+def column_lines(i: int, exact: bool, with_yields: bool, columns: str) -> list[str]:
+    """Lines that gather ``p{i}``, ``q{i}``, ``y{i}`` (prices, volumes, yields or None) from
+    the level structs in ``v{i}``: by ``"comprehension"`` or one explicit ``"loop"``."""
     price = "dec[x.price]" if exact else "x.price"
     if columns == "loop":  # one pass over the levels, both columns at once
         lines = [
@@ -61,11 +118,4 @@ def side_lines(i: int, exact: bool, with_yields: bool, columns: str, construct: 
         lines = ["try:", *(f"    {line}" for line in lines), "except KeyError:"] + [
             f"    {line}" for line in filling(lines)
         ]
-    if construct == "init":
-        lines.append(f"side{i} = BookSide(p{i}, q{i}, y{i})")
-    else:
-        lines.append(
-            f"side{i} = new(BookSide); side_prices(side{i}, p{i}); side_volumes(side{i}, q{i});"
-            f" side_yields(side{i}, y{i})"
-        )
     return lines

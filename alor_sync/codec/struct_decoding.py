@@ -33,7 +33,7 @@ from typing import Any, TypeAlias, Union, get_args, get_origin
 import attrs
 import msgspec
 
-from alor_sync.codec.book_levels import level_struct, side_lines
+from alor_sync.codec.book_levels import SIDE_NAMESPACE, level_struct, side_lines
 from alor_sync.codec.decimal_cache import DECIMALS, cached_decimal
 from alor_sync.models.market import BookSide
 from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_str
@@ -101,18 +101,14 @@ def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
 
     That is what a frozen slotted attrs ``__init__`` does, minus its per-field
     ``object.__setattr__`` lookups: about half the cost (``benchmarks/decode_paths.py``). Only
-    for classes whose ``__init__`` does nothing else: no validator, converter or init hooks
-    (BookSide's post-init check is the caller's to guarantee: see
-    :func:`~alor_sync.codec.book_levels.side_lines`).
+    for classes whose ``__init__`` does nothing else: no validator, converter or init hooks.
     """
     if not attrs.has(cls) or any("cached_hash" in name for name in getattr(cls, "__slots__", ())):
         return None  # a cached hash is one more slot that __init__ fills
     fields = attrs.fields(cls)
     if any(a.validator is not None or a.converter is not None or not a.init for a in fields):
         return None
-    if cls is not BookSide and (
-        hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__")
-    ):
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
         return None
     slots = [inspect.getattr_static(cls, a.name, None) for a in fields]
     if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
@@ -131,7 +127,7 @@ class _FieldCode:
 
 def _field_code(
     i: int, attribute: Any, tp: Any, key: str | None, level_names: Names, *, exact: bool,
-    namespace: dict[str, Any], columns: str, construct: str,
+    namespace: dict[str, Any], sides: str, columns: str, construct: str,
 ) -> _FieldCode:  # fmt: skip
     """The code of model field ``i`` (struct field ``f{i}``, local ``v{i}``)."""
     if key is None:
@@ -140,9 +136,10 @@ def _field_code(
     required = attribute.default is attrs.NOTHING
     if tp is BookSide:
         level = level_struct(level_names, exact)
-        levels: Any = list[level]  # type: ignore[valid-type]
+        levels: Any = tuple[level, ...]  # type: ignore[valid-type]  # a plain tuple: kept rows
         with_yields = "yield_" in level_names
-        lines = (f"v{i} = data.f{i}", *side_lines(i, exact, with_yields, columns, construct))
+        built = side_lines(i, exact, with_yields, sides=sides, columns=columns, construct=construct)
+        lines = (f"v{i} = data.f{i}", *built)
         return _FieldCode(_struct_field(f"f{i}", levels, required), lines, f"side{i}")
     plan = _plan(tp, exact)
     if plan is None:
@@ -162,7 +159,7 @@ def _field_code(
 
 def frame_decoder(
     model: type, names: Names, level_names: Names, *, exact: bool, fallback: FrameDecoder,
-    construct: str = "slots", columns: str = "comprehension",
+    sides: str = "rows", construct: str = "slots", columns: str = "comprehension",
 ) -> FrameDecoder:  # fmt: skip
     """Generate the one-pass decoder of ``model``'s frames (see :func:`supports`).
 
@@ -170,23 +167,21 @@ def frame_decoder(
     names another subscription, a value of another JSON type than the model's, a missing field,
     anything that is not a data frame.
 
-    ``construct`` and ``columns`` choose between ways of building the same model, for
-    ``benchmarks/decode_paths.py`` to measure against each other: ``"slots"`` (object.__new__
-    and slot setters) or ``"init"`` (the class's ``__init__``); book columns by
+    ``sides``, ``construct`` and ``columns`` choose between ways of building the same model,
+    for ``benchmarks/decode_paths.py`` to measure against each other: book sides that keep the
+    decoded ``"rows"`` or gather their ``"columns"`` at once (see
+    :func:`~alor_sync.codec.book_levels.side_lines`); the models through ``"slots"``
+    (object.__new__ and slot setters) or ``"init"`` (the class's ``__init__``); eager columns by
     ``"comprehension"`` or one ``"loop"`` per side. The defaults are the fastest measured.
     """
     hints = model_hints(model)
-    side_setters = _slot_setters(BookSide)
-    assert side_setters is not None  # BookSide is a slotted attrs class without validators
     namespace: dict[str, Any] = {
-        "model": model, "BookSide": BookSide, "dec": DECIMALS, "decimal": cached_decimal,
+        **SIDE_NAMESPACE, "model": model, "dec": DECIMALS, "decimal": cached_decimal,
         "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str, "new": object.__new__,
-        "side_prices": side_setters[0], "side_volumes": side_setters[1],
-        "side_yields": side_setters[2],
     }  # fmt: skip
     codes = [
         _field_code(i, a, hints[a.name], names.get(a.name), level_names, exact=exact,
-                    namespace=namespace, columns=columns, construct=construct)
+                    namespace=namespace, sides=sides, columns=columns, construct=construct)
         for i, a in enumerate(attrs.fields(model))
     ]  # fmt: skip
     fields = [code.struct_field for code in codes if code.struct_field is not None]

@@ -8,7 +8,9 @@ Rules of this package:
 
 * Frozen attrs classes (slotted), one per stream payload, snake_case names that mean the same in
   every model (``symbol``, ``exchange``, ``board``, ``portfolio``, ``price``, ``quantity_*``,
-  ``existing``...). Wire (JSON) names live only in :mod:`alor_sync.codec.converter`.
+  ``existing``...). Wire (JSON) names live only in :mod:`alor_sync.codec.converter`. One
+  exception: an order book's side, :class:`BookSide`, is a hand-written frozen sequence (it
+  may keep the decoded rows and gather its columns on first use, which attrs fields cannot).
 * Prices and money are typed with the model's price variable ``P``: a model is generic in it
   (``Quote[float]`` by default, ``Quote[Decimal]`` when decoded with ``exact=True``; a bare
   ``Quote`` means ``Quote[float]``). Types only: the classes are the same in both modes, and

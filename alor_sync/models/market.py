@@ -14,10 +14,12 @@ Instances are immutable and safe to share between threads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
-from typing import Generic, NamedTuple, overload
+from operator import methodcaller
+from typing import Any, Generic, NamedTuple, Protocol, TypeAlias, cast, overload
 
 import attrs
 
@@ -25,7 +27,10 @@ from alor_sync.errors import InvalidArgumentError
 from alor_sync.models.enums import Side
 from alor_sync.models.values import P, datetime_from_unix_ms, datetime_from_unix_seconds
 
-__all__ = ["AllTrade", "Bar", "BookSide", "Instrument", "OrderBook", "OrderBookLevel", "Quote"]
+__all__ = [
+    "AllTrade", "Bar", "BookSide", "Instrument", "LevelRow", "OrderBook", "OrderBookLevel", "Quote",
+    "SideColumns", "side_data_setter",
+]  # fmt: skip
 
 
 def _from_ms(value: int | None) -> datetime | None:
@@ -47,27 +52,101 @@ class OrderBookLevel(NamedTuple, Generic[P]):
     """Yield at that price: bonds in the Slim format only, else ``None``."""
 
 
-@attrs.frozen
+class LevelRow(Protocol):
+    """One decoded wire level that a :class:`BookSide` may keep instead of its columns.
+
+    The one-pass decoder (``alor_sync.codec.book_levels``) makes these; they turn into the very
+    values the columns hold (the same types: float or ``Decimal`` prices), so a side that keeps
+    rows reads exactly like one built from columns.
+    """
+
+    def level(self) -> OrderBookLevel[Any]:
+        """This row as the level ``side[i]`` gives."""
+        ...
+
+    @staticmethod
+    def columns(rows: tuple[Any, ...]) -> SideColumns:
+        """The columns of a whole side made of ``rows``."""
+        ...
+
+
+class SideColumns(NamedTuple):
+    """The columns of a :class:`BookSide`, as it stores them (its own class, so that a side
+    tells them from kept rows, also a tuple, by one identity test)."""
+
+    prices: tuple[Any, ...]
+    volumes: tuple[int, ...]
+    yields: tuple[Any, ...] | None
+
+
+_NO_COLUMNS = SideColumns((), (), None)
+_level_of = methodcaller("level")
+_new_tuple = tuple.__new__  # a named tuple's own __new__ is one Python call more
+
+
 class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
     """One side of an :class:`OrderBook`: a sequence of :class:`OrderBookLevel`, best first.
 
-    Stored as columns (``prices``, ``volumes``, ``yields``) and turned into rows only when you
-    index or iterate: a depth-20 book would otherwise build 40 row objects per frame, which
-    costs more than parsing the frame's JSON (measured). ``side[0].price``, ``len(side)``,
-    ``for price, volume, yield_ in side`` and slicing work as on a tuple of rows; the columns
-    are there for vectorised use.
+    ``side[0].price``, ``len(side)``, ``for price, volume, yield_ in side`` and slicing work as
+    on a tuple of rows; the columns ``prices``, ``volumes`` and ``yields`` are there for
+    vectorised use. Immutable (setting an attribute raises ``attrs.exceptions.
+    FrozenInstanceError``), equal and hashed by its columns, picklable. Not an attrs class:
+    build a changed side with ``BookSide(prices, volumes, yields)``.
+
+    A side decoded from the network keeps the wire's rows and gathers its columns on first use
+    of any of them (or of ``==``, ``hash``, ``repr`` or pickling, which work on columns):
+    regathering 80 values a depth-20 book cost a third of its decode, and most callbacks read
+    only the best levels (``docs/performance.md``). Until then ``len``, ``side[i]``, iteration
+    and slicing read the rows. What you observe is the same either way.
+
+    Safe to share between threads without a lock: the data is one slot holding the rows (never
+    changed) or the columns, replaced at most once by complete columns. Two threads that both
+    find rows both store equal columns; a reader holds on to what it found.
     """
 
-    prices: tuple[P, ...] = ()
-    volumes: tuple[int, ...] = ()
-    """Volumes in lots, one per price."""
-    yields: tuple[P | None, ...] | None = None
-    """Yields, one per price, or None when no level carries one (all but Slim bond books)."""
+    __slots__ = ("_data",)
 
-    def __attrs_post_init__(self) -> None:
-        count = len(self.prices)
-        if len(self.volumes) != count or (self.yields is not None and len(self.yields) != count):
+    _data: tuple[LevelRow, ...] | SideColumns  # the decoder's rows, or the columns
+
+    def __init__(
+        self,
+        prices: tuple[P, ...] = (),
+        volumes: tuple[int, ...] = (),
+        yields: tuple[P | None, ...] | None = None,
+    ) -> None:
+        count = len(prices)
+        if len(volumes) != count or (yields is not None and len(yields) != count):
             raise InvalidArgumentError("a book side needs as many volumes (and yields) as prices")
+        _set_data(self, _new_tuple(SideColumns, (prices, volumes, yields)))
+
+    @property
+    def prices(self) -> tuple[P, ...]:
+        """Prices, best first."""
+        data = self._data
+        return (data if data.__class__ is SideColumns else self._gather(data))[0]
+
+    @property
+    def volumes(self) -> tuple[int, ...]:
+        """Volumes in lots, one per price."""
+        data = self._data
+        return (data if data.__class__ is SideColumns else self._gather(data))[1]
+
+    @property
+    def yields(self) -> tuple[P | None, ...] | None:
+        """Yields, one per price, or None when no level carries one (all but Slim bond books)."""
+        data = self._data
+        return (data if data.__class__ is SideColumns else self._gather(data))[2]
+
+    def _columns(self) -> SideColumns:
+        data = self._data
+        return data if isinstance(data, SideColumns) else self._gather(data)
+
+    def _gather(self, rows: Any) -> SideColumns:
+        """The columns of ``rows``, this side's rows as the caller read them once (read again,
+        they might already be another thread's columns), stored for the next reader."""
+        columns: SideColumns = rows[0].columns(rows) if rows else _NO_COLUMNS
+        _set_data(self, columns)
+        return columns
 
     @classmethod
     def from_levels(cls, levels: Iterable[OrderBookLevel[P]]) -> BookSide[P]:
@@ -80,8 +159,19 @@ class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
             yields if any(y is not None for y in yields) else None,
         )
 
+    def best(self) -> OrderBookLevel[P] | None:
+        """The first (best) level, or None for an empty side."""
+        data = self._data
+        if not isinstance(data, SideColumns):
+            return data[0].level() if data else None
+        prices, volumes, yields = data
+        if not prices:
+            return None
+        return _new_tuple(OrderBookLevel, (prices[0], volumes[0], yields and yields[0]))
+
     def __len__(self) -> int:
-        return len(self.prices)
+        data = self._data
+        return len(data.prices) if isinstance(data, SideColumns) else len(data)
 
     @overload
     def __getitem__(self, index: int) -> OrderBookLevel[P]: ...
@@ -90,18 +180,66 @@ class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
     def __getitem__(self, index: slice) -> BookSide[P]: ...
 
     def __getitem__(self, index: int | slice) -> OrderBookLevel[P] | BookSide[P]:
-        yields = self.yields
+        data = self._data
+        if isinstance(index, slice):  # sliced columns: a slice's yields are those of the levels
+            prices, volumes, yields = self._columns()
+            return BookSide(
+                prices[index], volumes[index], None if yields is None else yields[index]
+            )
+        if not isinstance(data, SideColumns):
+            return data[index].level()
+        prices, volumes, yields = data
         if isinstance(index, slice):
             return BookSide(
-                self.prices[index], self.volumes[index], None if yields is None else yields[index]
+                prices[index], volumes[index], None if yields is None else yields[index]
             )
         return OrderBookLevel(
-            self.prices[index], self.volumes[index], None if yields is None else yields[index]
+            prices[index], volumes[index], None if yields is None else yields[index]
         )
 
     def __iter__(self) -> Iterator[OrderBookLevel[P]]:
-        yields: Iterable[P | None] = repeat(None) if self.yields is None else self.yields
-        return map(OrderBookLevel, self.prices, self.volumes, yields)
+        data = self._data
+        if not isinstance(data, SideColumns):
+            return map(_level_of, data)
+        prices, volumes, yields = data
+        return map(OrderBookLevel, prices, volumes, repeat(None) if yields is None else yields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not BookSide:
+            return NotImplemented
+        assert isinstance(other, BookSide)
+        return self._columns() == other._columns()
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((BookSide, self._columns()))
+
+    def __repr__(self) -> str:
+        prices, volumes, yields = self._columns()
+        return f"BookSide(prices={prices!r}, volumes={volumes!r}, yields={yields!r})"
+
+    def __reduce__(self) -> tuple[type[BookSide[P]], tuple[Any, ...]]:
+        return BookSide, tuple(self._columns())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+
+SlotSetter: TypeAlias = Callable[[Any, Any], None]
+_set_data: SlotSetter = cast(Any, inspect.getattr_static(BookSide, "_data")).__set__
+
+
+def side_data_setter() -> SlotSetter:
+    """How a decoder builds sides without a call per side: ``side = object.__new__(BookSide)``,
+    then ``set_data(side, rows)`` (a side that keeps ``rows``: a plain tuple of
+    :class:`LevelRow`) or ``set_data(side, SideColumns(...))`` (columns of equal lengths)."""
+    return _set_data
 
 
 @attrs.frozen
@@ -133,12 +271,18 @@ class OrderBook(Generic[P]):
     @property
     def best_bid(self) -> OrderBookLevel[P] | None:
         """The highest bid, or None when there is none."""
-        return self.bids[0] if self.bids else None
+        rows = self.bids._data  # the usual case inline: a decoded side, one call less
+        if rows.__class__ is tuple:
+            return rows[0].level() if rows else None  # type: ignore[union-attr]
+        return self.bids.best()
 
     @property
     def best_ask(self) -> OrderBookLevel[P] | None:
         """The lowest ask, or None when there is none."""
-        return self.asks[0] if self.asks else None
+        rows = self.asks._data
+        if rows.__class__ is tuple:
+            return rows[0].level() if rows else None  # type: ignore[union-attr]
+        return self.asks.best()
 
 
 @attrs.frozen

@@ -212,11 +212,17 @@ def _concrete(tp: Any) -> Any:
     origin, args = get_origin(tp), get_args(tp)
     if origin in (Union, UnionType):
         return reduce(or_, [_concrete(arg) for arg in args])
-    if origin is not None and attrs.has(origin):
+    if origin is not None and (attrs.has(origin) or _is_own_class(origin)):
         return origin
     if origin is not None and args:
         return origin[tuple(_concrete(arg) for arg in args)]
     return tp
+
+
+def _is_own_class(tp: Any) -> bool:
+    """A class of this package (``BookSide``, a generic that is not an attrs class), as opposed
+    to a parameterised builtin such as ``tuple[int, ...]``."""
+    return isinstance(tp, type) and tp.__module__.startswith("alor_sync.")
 
 
 def model_hints(model: type) -> dict[str, Any]:
