@@ -189,10 +189,6 @@ class BookSide(Sequence[OrderBookLevel[P]], Generic[P]):
         if not isinstance(data, SideColumns):
             return data[index].level()
         prices, volumes, yields = data
-        if isinstance(index, slice):
-            return BookSide(
-                prices[index], volumes[index], None if yields is None else yields[index]
-            )
         return OrderBookLevel(
             prices[index], volumes[index], None if yields is None else yields[index]
         )
