@@ -158,6 +158,13 @@ PROD = '{ "data": {"b":[],"a":[],"t":1,"h":false}, "guid":"ob-1" }'
         ('{"data":{}, "guid":""}', None),
         ('{"data":{}, "guid":"g", "seq":5}', None),
         ("not json at all", None),
+        # Production's spelling ('" }' at the end) is read by slicing: the same answers.
+        ('{ "data": {"guid":"inner" }, "guid":"outer" }', "outer"),
+        ('{ "data": {}, "guid":"" }', None),
+        ('{ "data": {}, "guid":"a\\"b" }', None),
+        ('{ "data": {}, "guid":"g", "x":"y" }', None),
+        ('{ "data": {}, "guid":"g", "seq":5 }', None),
+        ('{ "data": {}, "guid":"a\\\\b" }', None),
     ],
 )
 def test_data_guid_reads_only_a_plain_last_guid_member(raw: str, guid: str | None) -> None:
