@@ -334,7 +334,7 @@ class DataSession(SessionActions):
         record.delivery = delivery
         record.route = self._dispatcher.add_route(
             record.guid,
-            handler=delivery.handle,
+            handler=delivery.handle_raw if record.raw else delivery.handle,
             policy=OverflowPolicy.LATEST_WINS if record.latest_wins else OverflowPolicy.LOSSLESS,
             limit=self._lossless_limit,
             on_overflow=self._overflow_hook,
