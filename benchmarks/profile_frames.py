@@ -115,10 +115,10 @@ class _Counter:
 
 
 class _Link:
-    """What the transport's frame loop needs of a link: the next whole frame."""
+    """What the transport's frame loop needs of a link: its frame reader."""
 
     def __init__(self, reader: FrameReader) -> None:
-        self.next_frame = reader.next_frame
+        self.frames = reader
 
 
 def _network_half(link: Any, wire: bytes) -> None:
