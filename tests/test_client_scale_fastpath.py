@@ -158,6 +158,13 @@ PROD = '{ "data": {"b":[],"a":[],"t":1,"h":false}, "guid":"ob-1" }'
         ('{"data":{}, "guid":""}', None),
         ('{"data":{}, "guid":"g", "seq":5}', None),
         ("not json at all", None),
+        # Production's spelling ('" }' at the end) is read by slicing: the same answers.
+        ('{ "data": {"guid":"inner" }, "guid":"outer" }', "outer"),
+        ('{ "data": {}, "guid":"" }', None),
+        ('{ "data": {}, "guid":"a\\"b" }', None),
+        ('{ "data": {}, "guid":"g", "x":"y" }', None),
+        ('{ "data": {}, "guid":"g", "seq":5 }', None),
+        ('{ "data": {}, "guid":"a\\\\b" }', None),
     ],
 )
 def test_data_guid_reads_only_a_plain_last_guid_member(raw: str, guid: str | None) -> None:
@@ -350,3 +357,24 @@ def test_a_deep_lossless_queue_makes_the_network_thread_pause_once_per_read(
     parts.executor.run_all()
     parts.feed(book)
     assert pauses == [0.001, 0.001] and len(books) == 27
+
+
+def test_a_reads_frames_come_before_what_a_confirmation_later_in_it_posts(parts: Parts) -> None:
+    events: list[Any] = []
+    parts.session.on_open()  # connected: the request leaves now and waits for its reply
+    request = subscription_request(
+        Opcode.ORDER_BOOK, DataSession.new_guid(), code="SBER", exchange="MOEX", format="Simple"
+    )
+    sub = parts.session.subscribe(
+        Opcode.ORDER_BOOK, Format.SIMPLE, request, events.append, raw=True, conflate=False,
+        on_state=lambda change: events.append(change.state.value),
+    )  # fmt: skip
+    parts.executor.run_all()
+    events.clear()
+    book = '{ "data": {"n": %d}, "guid":"' + sub.guid + '" }'
+    confirmation = '{"requestGuid":"' + sub.guid + '","httpCode":200,"message":"Handled"}'
+    parts.feed(book % 1, book % 2, confirmation, book % 3)  # one socket read
+    parts.executor.run_all()
+    assert events == [{"n": 1}, {"n": 2}, "active", {"n": 3}] and parts.errors == []
+    stats = sub.statistics()
+    assert (stats.received, stats.delivered) == (3, 3)

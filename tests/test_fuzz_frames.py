@@ -108,13 +108,29 @@ def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def _read_all(chunks: list[bytes], read_size: int = 1 << 16) -> tuple[list[Any], BaseException]:
-    reader = FrameReader(_ScriptedSocket(chunks), read_size=read_size)  # type: ignore[arg-type]
+    """Every frame and the error that ended the reading; ``whole_frames()`` (the transport's
+    loop) must see exactly what ``next_frame()`` one by one sees."""
+    one_by_one = _read_with(chunks, read_size, whole=False)
+    whole = _read_with(chunks, read_size, whole=True)
+    assert whole[0] == one_by_one[0]
+    assert (type(whole[1]), str(whole[1])) == (type(one_by_one[1]), str(one_by_one[1]))
+    return one_by_one
+
+
+def _read_with(
+    chunks: list[bytes], read_size: int, *, whole: bool
+) -> tuple[list[Any], BaseException]:
+    reader = FrameReader(_ScriptedSocket(list(chunks)), read_size=read_size)  # type: ignore[arg-type]
     frames: list[Any] = []
     while True:
         try:
             reader.fill()
-            while (frame := reader.next_frame()) is not None:
-                frames.append(frame)
+            if whole:
+                for frame in reader.whole_frames():
+                    frames.append(frame)
+            else:
+                while (frame := reader.next_frame()) is not None:
+                    frames.append(frame)
         except (FrameProtocolError, PeerClosedError) as end:
             return frames, end
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
+import orjson
+
 from alor_sync.dispatch.routes import Gap
 from alor_sync.errors import MalformedFrameError
 from alor_sync.events import GapNotice, GapReason, StateChange
@@ -70,6 +72,7 @@ def _ids_kept(opcode: Opcode, request: Mapping[str, Any]) -> int:
     return OWN_TRADES_KEPT
 
 
+_loads = orjson.loads
 _NO_IDS: frozenset[Any] = frozenset()
 _NO_ORDER: deque[Any] = deque(maxlen=0)  # shared and never appended to
 
@@ -176,6 +179,11 @@ class StreamDelivery:
         except MalformedFrameError:
             self.count_malformed()
             raise
+        self._hand_out(value)
+
+    def _hand_out(self, value: Any) -> None:
+        """The callbacks' part of :meth:`handle` and :meth:`handle_raw`: the replay rule, then
+        every handle (one alone is called directly: its error goes to the dispatcher)."""
         key_of = self._key_of
         if key_of is not None and not self._admit(key_of(value)):
             return
@@ -189,6 +197,22 @@ class StreamDelivery:
                 handle.callback(value)
             except Exception as exc:
                 self._on_error(exc, self._guid)
+
+    def handle_raw(self, item: Any) -> None:
+        """:meth:`handle` for a raw stream (the callbacks get the frame's ``data`` dict): a frame
+        of the usual shape is parsed and checked inline; anything else (a dict parsed on the
+        network thread, a malformed frame) takes :meth:`handle`, which parses and reports."""
+        if item.__class__ is str:
+            try:
+                message = _loads(item)
+            except ValueError:
+                message = None
+            if message.__class__ is dict:
+                data = message.get("data")
+                if data.__class__ is dict and message.get("guid") == self._guid:
+                    self._hand_out(data)
+                    return
+        self.handle(item)
 
     def _admit(self, key: Any) -> bool:
         """Whether an item of an id or bar stream is new to the callback (False: a replayed one

@@ -9,8 +9,10 @@ Rules of this module:
 * The network thread never waits for HTTP: every request is sent with the cached token; a forced
   refresh runs on the control thread. User code never runs here: callbacks, ``on_gap`` and
   ``on_state`` go through the dispatcher in stream order. Data frames are routed by guid without
-  taking the lock or being parsed; the network thread's only other wait is a 1 ms pause after a
-  read that left a lossless queue a quarter full (``_CATCH_UP_PAUSE``).
+  taking the lock or being parsed, and held per route until the read ends (or another frame
+  needs acting on): a route gets a read's frames in one round of its lock. The network thread's
+  only other wait is a 1 ms pause after a read that left a lossless queue a quarter full
+  (``_CATCH_UP_PAUSE``).
 * Owns the session's front: subscribing and leaving (user threads), the transport callbacks and
   frame routing (connection thread), the routes and the silence watchdog. Carrying out the
   machine's actions, and the control thread's refresh and timer, is
@@ -113,6 +115,11 @@ class DataSession(SessionActions):
         self._counter_lock = threading.Lock()
         self._lookup = self._machine.get
         self._deliver = dispatcher.deliver
+        self._deliver_many = dispatcher.deliver_many
+        # Data frames of the current socket read, by route, in arrival order: handed over in one
+        # round of each route's lock before anything else is done about the read (_hand_over).
+        self._held: dict[Route, list[str]] = {}
+        self._read_at = 0.0  # when the first of them was routed
         # Routes that got frames during the current socket read and need a worker: submitted in
         # one go by on_frames_done (network thread only).
         self._later: list[Route] = []
@@ -229,8 +236,10 @@ class DataSession(SessionActions):
         The hot path: a data frame is routed by the guid in its last member and handed over
         unparsed: its worker parses it right before decoding, on the thread and in the cache
         where the result is used (measured: about a fifth less time from socket to callback
-        than parsing here). Frames of a stream not yet confirmed are delivered too (production
-        sends the snapshot before the confirmation). Anything else is classified by
+        than parsing here). It is held until the read ends (:meth:`_hand_over`): a read of a
+        busy stream brings ~200 frames, and one ``deliver_many`` costs less than 200 deliveries.
+        Frames of a stream not yet confirmed are delivered too (production sends the snapshot
+        before the confirmation). Anything else is classified by
         :func:`~alor_sync.protocol.classify`.
         """
         guid = data_guid(text)
@@ -240,15 +249,32 @@ class DataSession(SessionActions):
                 route = record.route
                 if route is not None:
                     record.received += 1
-                    depth = self._deliver(route, text, self._later)
-                    if depth > self._deepest:
-                        self._deepest = depth
+                    held = self._held.get(route)
+                    if held is None:
+                        if not self._held:  # the lag of the read's frames starts here
+                            self._read_at = time.monotonic()
+                        self._held[route] = [text]
+                    else:
+                        held.append(text)
                     return
         self._on_other_frame(text)
+
+    def _hand_over(self) -> None:
+        """Deliver the frames held during this read, one round per route (network thread): at
+        the read's end, and before any other frame is acted on, so that what it makes the
+        session post (a state change, a gap) comes after the frames that preceded it."""
+        held, self._held = self._held, {}
+        deliver_many, later, read_at = self._deliver_many, self._later, self._read_at
+        for route, texts in held.items():
+            depth = deliver_many(route, texts, later, read_at)
+            if depth > self._deepest:
+                self._deepest = depth
 
     def on_frames_done(self) -> None:
         """Connection thread, after the frames of one read: wake the workers they need, and let
         them catch up for a moment when a lossless queue is getting deep (see _CATCH_UP_PAUSE)."""
+        if self._held:
+            self._hand_over()
         if self._later:
             self._dispatcher.submit_later(self._later)
         if self._deepest >= self._catch_up_depth:
@@ -256,6 +282,8 @@ class DataSession(SessionActions):
         self._deepest = 0
 
     def _on_other_frame(self, text: str) -> None:
+        if self._held:  # what this frame causes (a posted call, a gap) comes after them
+            self._hand_over()
         frame = protocol.classify(text)
         if type(frame) is protocol.DataFrame:
             record = self._lookup(frame.guid)
@@ -306,7 +334,7 @@ class DataSession(SessionActions):
         record.delivery = delivery
         record.route = self._dispatcher.add_route(
             record.guid,
-            handler=delivery.handle,
+            handler=delivery.handle_raw if record.raw else delivery.handle,
             policy=OverflowPolicy.LATEST_WINS if record.latest_wins else OverflowPolicy.LOSSLESS,
             limit=self._lossless_limit,
             on_overflow=self._overflow_hook,

@@ -7,7 +7,8 @@ Rules of this module:
 
 * ``deliver()`` never runs user code and never waits for it: it holds the route's lock for a few
   bytecodes, appends, and at most submits one drain task (or hands the route back in ``later``,
-  for the caller to submit once per socket read). Everything else runs on a worker.
+  for the caller to submit once per socket read). ``deliver_many()`` is the same for a read's
+  items of one route in one lock round. Everything else runs on a worker.
 * At most one drain task per route is queued or running (``Route._scheduled`` is that token, changed
   only under the route's lock; a non-empty queue always has a token holder). Per-route order comes
   from this rule alone, never from the executor, so any executor keeps it. A drain takes what is
@@ -271,6 +272,40 @@ class Dispatcher(RouteDrainer):
         else:
             self._call_on_overflow(route)
         return 0
+
+    def deliver_many(
+        self, route: Route, payloads: list[Any], later: list[Route], queued_at: float | None = None
+    ) -> int:
+        """:meth:`deliver` of each of ``payloads`` in turn, in one round of the route's lock.
+
+        Network thread, with what one socket read brought for ``route``. The items share one
+        ``queued_at`` (``time.monotonic()``; default: now), the start of their lag: the caller
+        passes when the read's first frame was routed. Counters, gaps, overflow and latest-wins
+        come out as with one :meth:`deliver` per item, which is what this falls back to when the
+        items would not all fit in a lossless queue, or replace one another (latest-wins).
+        """
+        if not route._latest_wins and len(payloads) > 1:
+            if queued_at is None:
+                queued_at = _monotonic()
+            with route._lock:
+                queue = route._queue
+                depth = len(queue) - route._pending_gaps + len(payloads)
+                if route._open and depth <= route.limit:
+                    route.received += len(payloads)
+                    queue.extend([(payload, queued_at) for payload in payloads])
+                    if depth > route.max_queue_depth:
+                        route.max_queue_depth = depth
+                    if route._scheduled:
+                        return depth
+                    route._scheduled = True
+                    later.append(route)
+                    return depth
+        deepest, deliver = 0, self.deliver
+        for payload in payloads:
+            depth = deliver(route, payload, later)
+            if depth > deepest:
+                deepest = depth
+        return deepest
 
     def submit_later(self, routes: list[Route]) -> None:
         """Submit the drains :meth:`deliver` put off into ``routes``, then empty the list."""

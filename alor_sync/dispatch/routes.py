@@ -90,7 +90,8 @@ class RouteStatistics:
     (whether or not they raised); ``errors``: how many of those (and of ``on_gap`` calls) raised;
     ``conflated``: replaced by a newer item (latest-wins); ``dropped``: discarded (overflow,
     removal, close); ``gaps``: overflows; ``queue_depth``: items waiting; ``last_lag`` and
-    ``max_lag``: seconds from ``deliver()`` to the handler's start (``None`` before the first).
+    ``max_lag``: seconds from ``deliver()`` (or the ``deliver_many()`` of a read) to the handler's
+    start (``None`` before the first).
     When the route is idle, ``received == delivered + conflated + dropped``.
     """
 

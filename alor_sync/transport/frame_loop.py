@@ -141,17 +141,16 @@ class FrameLoop:
         """Deliver every whole frame read so far; returns a reason when the peer closed.
 
         The per-frame path is this loop, kept flat (a text frame costs no call but ``on_frame``
-        and the decode): liveness, the clock and the debug switch are looked at once per read.
+        and the decode; the reader's generator cuts it): liveness, the clock and the debug
+        switch are looked at once per read.
         """
-        next_frame, on_frame = link.next_frame, self._on_frame
+        on_frame = self._on_frame
         debug = _debug_enabled()
         frames = data_frames = data_bytes = 0
         try:
-            while not self._closing:
-                frame = next_frame()
-                if frame is None:
+            for opcode, data in link.frames.whole_frames():
+                if self._closing:
                     break
-                opcode, data = frame
                 frames += 1
                 if opcode in DATA_OPCODES:
                     data_frames += 1
