@@ -34,7 +34,6 @@ import attrs
 import msgspec
 
 from alor_sync.codec.book_levels import SIDE_NAMESPACE, level_struct, side_lines
-from alor_sync.codec.decimal_cache import DECIMALS, cached_decimal
 from alor_sync.models.market import BookSide
 from alor_sync.models.values import enum_coercer, model_hints, to_datetime, to_str
 
@@ -176,8 +175,8 @@ def frame_decoder(
     """
     hints = model_hints(model)
     namespace: dict[str, Any] = {
-        **SIDE_NAMESPACE, "model": model, "dec": DECIMALS, "decimal": cached_decimal,
-        "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str, "new": object.__new__,
+        **SIDE_NAMESPACE, "model": model,  # with dec, decimal and new: scalars use them too
+        "fallback": fallback, "to_datetime": to_datetime, "to_str": to_str,
     }  # fmt: skip
     codes = [
         _field_code(i, a, hints[a.name], names.get(a.name), level_names, exact=exact,

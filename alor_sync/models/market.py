@@ -267,17 +267,11 @@ class OrderBook(Generic[P]):
     @property
     def best_bid(self) -> OrderBookLevel[P] | None:
         """The highest bid, or None when there is none."""
-        rows = self.bids._data  # the usual case inline: a decoded side, one call less
-        if rows.__class__ is tuple:
-            return rows[0].level() if rows else None  # type: ignore[union-attr]
         return self.bids.best()
 
     @property
     def best_ask(self) -> OrderBookLevel[P] | None:
         """The lowest ask, or None when there is none."""
-        rows = self.asks._data
-        if rows.__class__ is tuple:
-            return rows[0].level() if rows else None  # type: ignore[union-attr]
         return self.asks.best()
 
 
