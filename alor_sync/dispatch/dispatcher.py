@@ -268,9 +268,9 @@ class Dispatcher(RouteDrainer):
             else:
                 self._schedule(route)
         elif action == _REPLACED:
-            self._call_on_replaced(route, replaced)
+            route.run_on_replaced(replaced)
         else:
-            self._call_on_overflow(route)
+            route.run_on_overflow()
         return 0
 
     def deliver_many(
@@ -350,25 +350,6 @@ class Dispatcher(RouteDrainer):
             route._scheduled = True
         self._schedule(route)
         return True
-
-    @staticmethod
-    def _call_on_replaced(route: Route, replaced: Any) -> None:
-        hook = route.on_replaced
-        assert hook is not None
-        try:
-            hook(replaced)
-        except Exception:
-            logger.exception("alor-sync: on_replaced hook of route %r raised", route.key)
-
-    @staticmethod
-    def _call_on_overflow(route: Route) -> None:
-        hook = route.on_overflow
-        if hook is None:
-            return
-        try:
-            hook(route)
-        except Exception:
-            logger.exception("alor-sync: on_overflow hook of route %r raised", route.key)
 
     # -- introspection and lifecycle ---------------------------------------------------------
 

@@ -5,16 +5,19 @@ Rules of this module:
 * Owns what a route is and what may sit in its queue: items, :class:`Gap` markers and
   :class:`Posted` calls (markers are barriers, not items), and the counters a route keeps
   (:class:`RouteStatistics`). Overflow and discarding are done here, under the route's lock.
-* No threads and no user code here: :class:`~alor_sync.dispatch.dispatcher.Dispatcher` delivers
-  into a route (network thread) and drains it (a worker); the queue and ``received``/``conflated``/
-  ``dropped``/``gaps`` change under ``Route._lock``, ``delivered``/``errors``/lags are written
-  only by the route's one running drain.
+* No threads and no user code here (the ``on_overflow`` and ``on_replaced`` hooks, called by
+  :meth:`Route.run_on_overflow` and :meth:`Route.run_on_replaced`, are library code):
+  :class:`~alor_sync.dispatch.dispatcher.Dispatcher` delivers into a route (network thread) and
+  drains it (a worker); the queue and ``received``/``conflated``/``dropped``/``gaps`` change
+  under ``Route._lock``, ``delivered``/``errors``/lags are written only by the route's one
+  running drain.
 """
 
 from __future__ import annotations
 
 import collections
 import enum
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -32,6 +35,8 @@ __all__ = [
     "RouteStatistics",
     "is_marker",
 ]
+
+logger = logging.getLogger("alor_sync.dispatcher")
 
 Handler = Callable[[Any], object]
 Decode = Callable[[Any], Any]
@@ -194,6 +199,26 @@ class Route:
             last_lag=last,
             max_lag=None if last is None else self.max_lag,
         )
+
+    def run_on_replaced(self, replaced: Any) -> None:
+        """Hand ``on_replaced`` an item replaced before its turn (delivering thread; logged,
+        never raised, if it fails)."""
+        hook = self.on_replaced
+        assert hook is not None
+        try:
+            hook(replaced)
+        except Exception:
+            logger.exception("alor-sync: on_replaced hook of route %r raised", self.key)
+
+    def run_on_overflow(self) -> None:
+        """Call ``on_overflow`` if set (delivering thread; logged, never raised, if it fails)."""
+        hook = self.on_overflow
+        if hook is None:
+            return
+        try:
+            hook(self)
+        except Exception:
+            logger.exception("alor-sync: on_overflow hook of route %r raised", self.key)
 
     def _open_gap_locked(self, now: float) -> None:
         """Overflow: drop the queued items (earlier gap markers stay) and queue a new gap."""
