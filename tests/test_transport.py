@@ -27,6 +27,7 @@ import trustme
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from alor_sync.dispatch.workers import WorkerPool
 from alor_sync.errors import (
     ClientClosedError,
     ConnectionLostError,
@@ -318,8 +319,21 @@ def recorder() -> Recorder:
     return Recorder()
 
 
+@pytest.fixture(params=["own-thread", "lent-to-workers"])
+def reading(request: pytest.FixtureRequest) -> Iterator[WorkerPool | None]:
+    """Every transport test runs twice: the connection thread reads, or it lends the reading to
+    a worker pool's threads (read_turns.py), which then read every frame in its place."""
+    if request.param == "own-thread":
+        yield None
+        return
+    pool = WorkerPool(2, drain=lambda route: None)
+    yield pool
+    pool.stop()
+    assert pool.join(time.monotonic() + WAIT)
+
+
 @pytest.fixture
-def make_transport(recorder: Recorder) -> Iterator[MakeTransport]:
+def make_transport(recorder: Recorder, reading: WorkerPool | None) -> Iterator[MakeTransport]:
     """Builds started transports wired to ``recorder``; closes and joins them afterwards."""
     made: list[ReconnectingWebSocket] = []
 
@@ -332,6 +346,7 @@ def make_transport(recorder: Recorder) -> Iterator[MakeTransport]:
             "on_malformed_frame": recorder.on_malformed_frame,
             "backoff": Backoff(initial=0.01, maximum=0.05, rng=random.Random(3)),
             "connect_timeout": WAIT,
+            "lender": reading,
         }
         options.update(kwargs)
         transport = ReconnectingWebSocket(url, **options)
@@ -391,7 +406,11 @@ def test_frames_arrive_in_order_after_on_open(
     received = [recorder.next_frame() for _ in range(201)]
     assert received == ["hello-1"] + [f"m{i}" for i in range(200)]
     assert recorder.log[0] == "open"
-    assert recorder.threads == {"alor-sync-test-ws"}
+    reader = "alor-sync-test-ws" if transport._lender is None else "alor-sync-dispatch-"
+    assert {name.rstrip("0123456789") for name in recorder.threads - {"alor-sync-test-ws"}} <= {
+        "alor-sync-dispatch-"
+    }
+    assert any(name.startswith(reader) for name in recorder.threads)
     stats = transport.statistics()
     assert stats.frames_received == 201
     assert stats.bytes_received == sum(len(t) for t in received)

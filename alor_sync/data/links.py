@@ -133,6 +133,7 @@ class LinkBuilder:
             connect_timeout=options.connect_timeout,
             max_attempts=options.max_reconnect_attempts,
             ssl_context=options.ssl_context,
+            lender=dispatcher.lender,
         )
         holder.append(transport)
         return DataLink(name, session, transport)

@@ -48,6 +48,7 @@ from alor_sync.dispatch.routes import (
 )
 from alor_sync.dispatch.workers import WorkerPool, remaining
 from alor_sync.errors import ClientClosedError, InvalidArgumentError
+from alor_sync.transport.read_turns import Lender
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -141,10 +142,12 @@ class Dispatcher(RouteDrainer):
         self._pool: WorkerPool | None = None
         self._submit: Callable[[Route], object]
         self._resubmit: Callable[[Route], object]
+        self._keep: Callable[[Route], bool] | None = None
         if executor is None:
             self._pool = WorkerPool(workers or DEFAULT_WORKERS, self._drain)
             self._submit = self._pool.submit
             self._resubmit = self._pool.resubmit
+            self._keep = self._pool.keep
         else:
             self._submit = self._resubmit = functools.partial(executor.submit, self._drain)
 
@@ -308,11 +311,25 @@ class Dispatcher(RouteDrainer):
         return deepest
 
     def submit_later(self, routes: list[Route]) -> None:
-        """Submit the drains :meth:`deliver` put off into ``routes``, then empty the list."""
+        """Submit the drains :meth:`deliver` put off into ``routes``, then empty the list.
+
+        On a built-in worker that reads a link (see :attr:`lender`), the first route stays with
+        that worker, which drains it as soon as it has lent the reading on.
+        """
         schedule = self._schedule
+        keep = self._keep
         for route in routes:
+            if keep is not None and keep(route):
+                keep = None
+                continue
             schedule(route)
         routes.clear()
+
+    @property
+    def lender(self) -> Lender | None:
+        """The built-in pool, whose workers can read a link in turns (give it to the transport
+        as its ``lender``); None with a user ``executor``, whose threads never read."""
+        return self._pool
 
     def report_gap(self, route: Route, *, reason: str) -> None:
         """Queue a gap notice after the items already queued: items were lost before they got here.

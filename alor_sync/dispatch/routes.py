@@ -148,6 +148,7 @@ class Route:
         "on_replaced",
         "policy",
         "received",
+        "slow_drain",
     )
 
     def __init__(
@@ -179,6 +180,9 @@ class Route:
         self.gaps = self.errors = self.max_queue_depth = 0
         self.last_lag: float | None = None
         self.max_lag = 0.0
+        # Its last drain by a worker reading a link took long (workers.py): drain it after
+        # lending the reading on, not in a pause of it.
+        self.slow_drain = False
 
     def statistics(self) -> RouteStatistics:
         """A snapshot of this route's counters (any thread)."""

@@ -1,11 +1,18 @@
-"""The built-in worker pool: named daemon threads that drain the routes handed to them.
+"""The built-in worker pool: named daemon threads that drain routes and read links in turn.
 
 Rules of this module:
 
 * Owns the ``alor-sync-dispatch-N`` threads: their start, the LIFO wake-up of a parked worker
   (none for a route its own worker queues again while nothing else waits), stopping and joining
   them. What a drain does is the dispatcher's business (``drain``).
-* The pool's mutex is held for a few bytecodes, never while a route is drained.
+* Owns the pool's side of read turns (:mod:`alor_sync.transport.read_turns`): a parked worker
+  takes a link's reading when it is lent (:meth:`WorkerPool.lend`); when a read brings a route
+  to drain, the reading worker keeps it (:meth:`WorkerPool.keep`), lends the reading on to the
+  next parked worker (or gives it back to the link's connection thread) and then drains it:
+  the thread the network woke runs the callback, and no frame waits for a wake-up. A reading
+  worker is recalled as soon as a route has no other worker to drain it, so a link's reading
+  never holds up a route.
+* The pool's mutex is held for a few bytecodes, never while a route is drained or a link read.
 """
 
 from __future__ import annotations
@@ -17,10 +24,22 @@ import time
 from collections.abc import Callable
 
 from alor_sync.dispatch.routes import Route
+from alor_sync.transport.read_turns import ReadTurn
 
 __all__ = ["WorkerPool", "remaining"]
 
 logger = logging.getLogger("alor_sync.dispatcher")
+
+
+# A route whose drain by a reading worker took longer than this (seconds) is drained after the
+# reading was lent on, not in a pause of it: see WorkerPool._read_until_handover.
+SLOW_DRAIN = 0.001
+_TAKEN_BACK = "taken back by the connection thread"
+
+
+class _Reading(threading.local):
+    turn: ReadTurn | None = None  # the read turn this worker holds
+    kept: Route | None = None  # a route its current read brought, drained after passing the turn
 
 
 class WorkerPool:
@@ -30,17 +49,22 @@ class WorkerPool:
     per submission, the one parked last: with the usual one frame in flight, the same warm thread
     takes every frame, which measured 10-15 % less socket-to-callback latency than waking the
     workers in turn (``SimpleQueue``). A submission while a worker is busy still wakes another
-    one, so a blocked callback never holds up other subscriptions. Routes queued before
-    :meth:`stop` are still drained; the threads are daemons so that a handler stuck forever never
-    blocks interpreter exit.
+    one (or recalls one that reads a link), so a blocked callback never holds up other
+    subscriptions. It is also a :class:`~alor_sync.transport.read_turns.Lender`: see the module
+    rules. Routes queued before :meth:`stop` are still drained; the threads are daemons so that a
+    handler stuck forever never blocks interpreter exit.
     """
 
     def __init__(self, workers: int, drain: Callable[[Route], object]) -> None:
         self._drain = drain
-        # Guards _ready, _parked and _stopping; held for a few bytecodes, never while draining.
+        # Guards _ready, _parked, _offered, _reading and _stopping; held for a few bytecodes,
+        # never while draining or reading.
         self._mutex = threading.Lock()
         self._ready: collections.deque[Route] = collections.deque()
         self._parked: list[threading.Lock] = []  # a stack: the last one parked is woken first
+        self._offered: collections.deque[ReadTurn] = collections.deque()  # lent, not yet taken
+        self._reading: list[ReadTurn] = []  # held by a worker now
+        self._local = _Reading()
         self._stopping = False
         self._threads = []
         for n in range(1, workers + 1):
@@ -62,6 +86,9 @@ class WorkerPool:
         with self._mutex:
             self._ready.append(route)
             if not self._parked:
+                turn = self._reader_to_recall()
+                if turn is not None:
+                    turn.recall()
                 return  # every worker is awake and will look at _ready before parking
             wake = self._parked.pop()
         wake.release()
@@ -79,16 +106,52 @@ class WorkerPool:
         with self._mutex:
             ready = self._ready
             ready.append(route)
-            if len(ready) == 1 or not self._parked:
+            if len(ready) == 1:
+                return
+            if not self._parked:
+                turn = self._reader_to_recall()
+                if turn is not None:
+                    turn.recall()
                 return
             wake = self._parked.pop()
         wake.release()
+
+    def _reader_to_recall(self) -> ReadTurn | None:
+        """A worker that reads (or is about to) while a route waits for one (mutex held)."""
+        if self._reading:
+            return self._reading[-1]
+        return self._offered[-1] if self._offered else None
+
+    def lend(self, turn: ReadTurn) -> bool:
+        """Wake the last parked worker to read ``turn``'s link until it passes the turn on;
+        False if none is parked or the pool stops (any thread)."""
+        with self._mutex:
+            if self._stopping or not self._parked:
+                return False
+            self._offered.append(turn)
+            wake = self._parked.pop()
+        wake.release()
+        return True
+
+    def keep(self, route: Route) -> bool:
+        """Called with a route a read brought, whose drain token the caller holds: True if the
+        calling thread is a worker reading a link and takes the route itself, right after it
+        has passed its turn on; else the caller submits it."""
+        local = self._local
+        turn = local.turn
+        if turn is None or local.kept is not None or turn.recalled:
+            return False
+        local.kept = route
+        return True
 
     def stop(self) -> None:
         """End every thread once the routes queued so far are drained (does not wait)."""
         with self._mutex:
             self._stopping = True
             parked, self._parked = self._parked, []
+            reading = [*self._reading, *self._offered]
+        for turn in reading:  # each goes back to its connection thread after its current read
+            turn.recall()
         for wake in parked:
             wake.release()
 
@@ -101,23 +164,87 @@ class WorkerPool:
         return not any(t.is_alive() for t in others)
 
     def _work(self, wake: threading.Lock) -> None:
-        mutex, ready, parked, drain = self._mutex, self._ready, self._parked, self._drain
+        mutex, ready, parked, offered = self._mutex, self._ready, self._parked, self._offered
+        drain, reading = self._drain, self._reading
         while True:
+            turn: ReadTurn | None = None
             with mutex:
-                if ready:
-                    route: Route | None = ready.popleft()
+                if offered:  # first: the link's reading waits for this
+                    turn = offered.popleft()
+                    reading.append(turn)
+                    route: Route | None = None
+                elif ready:
+                    route = ready.popleft()
                 elif self._stopping:
                     return
                 else:
                     parked.append(wake)
                     route = None
+            if turn is not None:
+                route = self._read(turn)
+            elif route is None:
+                wake.acquire()  # until submit(), lend() or stop() pops us and releases
+                continue
             if route is None:
-                wake.acquire()  # until submit() or stop() pops us and releases
                 continue
             try:
                 drain(route)
             except BaseException:  # drains catch user errors; this is the last line of defence
                 logger.exception("alor-sync: a dispatch worker caught an unexpected error")
+
+    def _read(self, turn: ReadTurn) -> Route | None:
+        """Read ``turn``'s link until the turn must go on (see :meth:`_read_until_handover`),
+        hand it on, and return a route this thread must drain next, if any."""
+        self._local.turn = turn
+        turn.take()
+        try:
+            reason, kept = self._read_until_handover(turn)
+        finally:
+            self._local.turn = None
+            with self._mutex:
+                self._reading.remove(turn)
+        if reason is _TAKEN_BACK:
+            return None
+        if reason is not None:
+            turn.end(reason)
+        elif turn.recalled or not self.lend(turn):
+            turn.give_back()
+        return kept
+
+    def _read_until_handover(self, turn: ReadTurn) -> tuple[str | None, Route | None]:
+        """Read, and drain in between what the reads bring (a quick route, paused: no thread
+        is woken); return when the link ended (why), the turn was recalled or taken back, a
+        route's last drain was slow (it is returned, to drain after lending the reading on:
+        its callback then never holds up the link), or other routes wait for a worker."""
+        local = self._local
+        try:
+            while not turn.recalled:
+                reason = turn.step()
+                kept, local.kept = local.kept, None
+                if reason is not None or (kept is not None and kept.slow_drain):
+                    return reason, kept
+                if kept is not None:
+                    local.turn = None  # what the drain submits goes to the pool as usual
+                    turn.pause()
+                    self._timed_drain(kept)
+                    local.turn = turn
+                    if not turn.resume():
+                        return _TAKEN_BACK, None
+                    if self._ready:  # a route this drain queued again, or another one
+                        return None, None
+        except BaseException:  # steps catch what a link raises; this is the last line of defence
+            logger.exception("alor-sync: a dispatch worker failed reading a link")
+            kept, local.kept = local.kept, None
+            return None, kept
+        return None, None
+
+    def _timed_drain(self, route: Route) -> None:
+        started = time.perf_counter()
+        try:
+            self._drain(route)
+        except BaseException:  # as in _work
+            logger.exception("alor-sync: a dispatch worker caught an unexpected error")
+        route.slow_drain = time.perf_counter() - started > SLOW_DRAIN
 
 
 def remaining(deadline: float | None) -> float | None:

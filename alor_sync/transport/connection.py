@@ -8,11 +8,14 @@ Rules of this module:
   (:class:`~alor_sync.transport.connection_thread.ConnectionThread`) and serving an open link
   (:class:`~alor_sync.transport.frame_loop.FrameLoop`); the socket is a
   :class:`~alor_sync.transport.link.Link`, the only user of websocket-client.
-* The connection thread is the only thread that opens, reads, pings or closes a socket. Other
-  threads may only send a frame (under websocket-client's send lock) or *shut the socket down*
-  to wake that thread (``reconnect``/``close``); the thread then finds the reason in a flag.
+* The connection thread is the only thread that opens or closes a socket; it reads and pings it
+  too, unless it lent the reading to a ``lender``'s thread
+  (:mod:`alor_sync.transport.read_turns`). Other threads may only send a frame (under
+  websocket-client's send lock) or *shut the socket down* to end the reading
+  (``reconnect``/``close``); the reading thread then finds the reason in a flag.
 * Nothing here knows ALOR: text frames go out to ``on_frame``, lifecycle goes to ``on_state``.
-  Callbacks run on the connection thread, must be fast, and can never kill it. Logs never carry
+  Callbacks run on the connection thread or the thread reading for it, must be fast, and can
+  never kill it. Logs never carry
   frame contents above DEBUG, headers, or the URL's query string.
 """
 
@@ -37,6 +40,7 @@ from alor_sync.transport.connection_thread import ConnectionThread
 from alor_sync.transport.failures import ConnectFailure, redact_url
 from alor_sync.transport.frame_loop import Liveness
 from alor_sync.transport.link import HeaderSource, Link, LinkDown
+from alor_sync.transport.read_turns import Lender
 from alor_sync.transport.status import (
     ConnectionEvent,
     TransportState,
@@ -52,7 +56,10 @@ class ReconnectingWebSocket(ConnectionThread):
     """One WebSocket connection kept alive by one named thread (``name``), reconnecting forever
     or up to ``max_attempts`` attempts in a row that do not reach a healthy open.
 
-    Callbacks, all on the connection thread, all fast, exceptions logged and swallowed:
+    Callbacks, all fast, exceptions logged and swallowed; ``on_open`` and ``on_state`` run on
+    the connection thread, the others on the thread reading the link: the connection thread,
+    or a thread of ``lender`` (a :class:`~alor_sync.transport.read_turns.Lender`, such as the
+    dispatcher's worker pool) that it lent the reading to, one at a time:
 
     * ``on_open()`` after each handshake, before any frame is read; it may :meth:`send`
       (resubscribe, authorize). If it raises, the connection is dropped and retried with backoff.
@@ -70,7 +77,9 @@ class ReconnectingWebSocket(ConnectionThread):
     flapping server is then rejoined at once instead of after a grown delay). ``send_timeout``
     bounds a blocked send (the peer stopped reading); such a send drops the link. TLS is always
     verified; pass ``ssl_context`` to trust a custom CA. ``header`` (a list, a mapping or a
-    callable returning one) is evaluated at each attempt, on the connection thread. ``clock``
+    callable returning one) is evaluated at each attempt, on the connection thread. With a
+    ``lender``, the thread that reads a frame can run what it brought itself, after lending the
+    reading on (see :mod:`~alor_sync.transport.read_turns` for why). ``clock``
     (monotonic seconds) times heartbeats, deadlines and ages; inject one in tests.
 
     Thread-safety: every public method may be called from any thread, including from the
@@ -96,6 +105,7 @@ class ReconnectingWebSocket(ConnectionThread):
         max_attempts: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         header: HeaderSource | None = None,
+        lender: Lender | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         check_arguments(
@@ -117,6 +127,8 @@ class ReconnectingWebSocket(ConnectionThread):
         self._on_state = on_state
         self._on_malformed_frame = on_malformed_frame
         self._on_frames_done = on_frames_done
+        self._lender = lender
+        self._turn = None
         self._heartbeat_interval = heartbeat_interval
         self._pong_timeout = pong_timeout
         self._connect_timeout = connect_timeout
@@ -144,7 +156,8 @@ class ReconnectingWebSocket(ConnectionThread):
         # The current connection's timers (connection thread only), for mark_healthy().
         self._live: Liveness | None = None
 
-        # Written by the connection thread only; read unlocked by statistics().
+        # Written by the connection thread or the thread reading for it; read unlocked by
+        # statistics().
         self._connects = 0
         self._connect_failures = 0
         self._failed_attempts = 0
@@ -266,7 +279,11 @@ class ReconnectingWebSocket(ConnectionThread):
             with self._lock:
                 if self._link is link:
                     link.abort()
-        if thread is not None and thread is not threading.current_thread():
+        current, turn = threading.current_thread(), self._turn
+        # Not from the connection thread, nor from a thread reading for it (inside on_frame):
+        # either way the connection thread would wait for the caller.
+        reading_here = turn is not None and turn.holder is current
+        if thread is not None and thread is not current and not reading_here:
             thread.join(timeout)
 
     def statistics(self) -> TransportStatistics:

@@ -1,12 +1,14 @@
-"""Serving one open link on the connection thread: frames out to callbacks, heartbeats, health.
+"""Serving one open link: frames out to callbacks, heartbeats, health.
 
 Rules of this module:
 
 * Owns what happens between a connection's ``on_open`` and its end: reading frames and handing
   text frames to ``on_frame`` (the per-frame hot path), answering pings, the heartbeat and pong
   timers (:class:`Liveness`) and the health check that resets the backoff.
-* Everything here runs on the connection thread, except :meth:`FrameLoop._set_healthy`, which
-  ``mark_healthy`` may call from any thread. :class:`FrameLoop` is the half of
+* Everything here runs on the thread whose turn it is to read the link: the connection thread,
+  or a dispatch worker it lent the reading to (:mod:`alor_sync.transport.read_turns`; one
+  thread at a time, each hand-over through a lock), except :meth:`FrameLoop._set_healthy`,
+  which ``mark_healthy`` may call from any thread. :class:`FrameLoop` is the half of
   :class:`~alor_sync.transport.connection.ReconnectingWebSocket` that serves a link; the
   attributes it uses are declared below and set by that class.
 * Callbacks can never kill the thread: their exceptions are counted and logged. Frame contents
@@ -26,6 +28,7 @@ from alor_sync.errors import MalformedFrameError
 from alor_sync.transport.backoff import Backoff
 from alor_sync.transport.failures import describe_close, describe_error
 from alor_sync.transport.link import DATA_OPCODES, OP_CLOSE, OP_PING, OP_PONG, Link, StalledRead
+from alor_sync.transport.read_turns import Lender, ReadTurn
 
 __all__ = ["CLOSED_BY_CLIENT", "FrameLoop", "Liveness"]
 
@@ -37,7 +40,7 @@ CLOSED_BY_CLIENT = "closed by the client"
 
 @attrs.define
 class Liveness:
-    """Heartbeat timers of the current connection (connection thread only; monotonic seconds)."""
+    """Heartbeat timers of the current connection (reading thread only; monotonic seconds)."""
 
     opened_at: float
     next_ping_at: float | None
@@ -48,7 +51,7 @@ class Liveness:
 
 
 class FrameLoop:
-    """Reads one open link until it ends (connection thread); see the module rules."""
+    """Reads one open link until it ends (the reading thread); see the module rules."""
 
     # Configuration, set once by the subclass's constructor.
     _name: str
@@ -58,6 +61,8 @@ class FrameLoop:
     _on_frame: Callable[[str], None]
     _on_malformed_frame: Callable[[MalformedFrameError], None] | None
     _on_frames_done: Callable[[], None] | None
+    _lender: Lender | None
+    _turn: ReadTurn | None  # set while a lender's threads may read the link
     _heartbeat_interval: float | None
     _pong_timeout: float
     _healthy_after: float
@@ -66,7 +71,7 @@ class FrameLoop:
     # Set by other threads to end the loop (``close``/``reconnect``).
     _closing: bool
     _drop_reason: str | None
-    # Counters: written by the connection thread only, read unlocked by statistics().
+    # Counters: written by the reading thread only, read unlocked by statistics().
     _failed_attempts: int
     _frames_received: int
     _bytes_received: int
@@ -78,24 +83,40 @@ class FrameLoop:
     _last_pong_rtt: float | None
 
     def _serve(self, link: Link, live: Liveness) -> str:
-        """Read until the link ends; returns why it ended."""
+        """Read until the link ends; returns why it ended. With a lender, its threads take
+        turns at reading (:class:`~alor_sync.transport.read_turns.ReadTurn`), each thread then
+        handing a read's frames on; this thread reads whenever none of them does."""
+        read_once = functools.partial(self._read_once, link, live)
+        if self._lender is None:
+            while (reason := read_once()) is None:
+                pass
+            return reason
+        link.make_interruptible()
+        self._turn = ReadTurn(read_once, self._lender, link.interrupt)
         try:
-            while not self._closing:
-                now = self._clock()
-                if now >= live.next_due:
-                    reason = self._on_timers(link, live, now)
-                    if reason is not None:
-                        return reason
-                wait = None if live.next_due == math.inf else max(0.0, live.next_due - now)
-                if not link.wait_readable(wait):
-                    continue
-                try:
-                    link.fill()
-                except StalledRead:
-                    continue  # a frame stalled half-way; its bytes are kept, check the timers
-                reason = self._handle_frames(link, live)
+            return self._turn.serve()
+        finally:
+            self._turn = None
+
+    def _read_once(self, link: Link, live: Liveness) -> str | None:
+        """One wait for bytes, one read, its frames handed on (on the thread whose turn it
+        is); returns why the link ended, or None."""
+        try:
+            if self._closing:
+                return CLOSED_BY_CLIENT
+            now = self._clock()
+            if now >= live.next_due:
+                reason = self._on_timers(link, live, now)
                 if reason is not None:
                     return reason
+            wait = None if live.next_due == math.inf else max(0.0, live.next_due - now)
+            if not link.wait_readable(wait):
+                return None
+            try:
+                link.fill()
+            except StalledRead:
+                return None  # a frame stalled half-way; its bytes are kept, check the timers
+            return self._handle_frames(link, live)
         except Exception as exc:
             if not self._closing:
                 return self._drop_reason or f"connection lost: {self._describe(exc)}"
@@ -184,7 +205,7 @@ class FrameLoop:
 
     def _call_safely(self, what: str, callback: Callable[..., object], *args: object) -> None:
         """Run a callback (``what`` names it): an exception is counted and logged, never
-        passed on, so that no callback can kill the connection thread."""
+        passed on, so that no callback can kill the reading thread."""
         try:
             callback(*args)
         except Exception:

@@ -6,9 +6,11 @@ Rules of this module:
   it lives in :class:`Link`, and its send errors are translated here (into :class:`LinkDown`).
   websocket-client does the handshake, TLS and sending; frames are read by
   :mod:`alor_sync.transport.frame_reader` from its socket.
-* Only the connection thread connects, waits, reads, pongs, pings or closes; any thread may
-  :meth:`Link.send_text`, :meth:`Link.send_close_quietly` or :meth:`Link.abort` (the way to wake
-  the connection thread).
+* Only the connection thread connects and closes; only the thread whose turn it is to read
+  (:mod:`alor_sync.transport.read_turns`: the connection thread or a worker it lent the reading
+  to) waits, reads, pongs or pings. Any thread may :meth:`Link.send_text`,
+  :meth:`Link.send_close_quietly`, :meth:`Link.abort` (the way to end a wait for good) or
+  :meth:`Link.interrupt` (the way to end one wait).
 """
 
 from __future__ import annotations
@@ -78,9 +80,12 @@ class Link:
         self._selector: selectors.BaseSelector | None = None
         self._close_lock = threading.Lock()
         self._close_sent = False
+        self._socket_fd = sock.fileno()
+        # A socket pair whose byte ends one wait (interrupt()); made by make_interruptible().
+        self._doorbell: tuple[socket.socket, socket.socket] | None = None
         if hasattr(select, "poll"):  # the cheapest wait per frame; absent on Windows
             self._poll = select.poll()
-            self._poll.register(sock.fileno(), select.POLLIN)
+            self._poll.register(self._socket_fd, select.POLLIN)
         else:
             self._selector = selectors.DefaultSelector()
             self._selector.register(sock, selectors.EVENT_READ)
@@ -108,13 +113,51 @@ class Link:
             ws.shutdown()
             raise
 
+    def make_interruptible(self) -> None:
+        """Let :meth:`interrupt` end a :meth:`wait_readable` (connection thread, before the
+        link is read; costs two file descriptors until :meth:`close`)."""
+        if self._doorbell is not None:
+            return
+        ring, bell = socket.socketpair()
+        ring.setblocking(False)
+        bell.setblocking(False)
+        self._doorbell = (ring, bell)
+        if self._poll is not None:
+            self._poll.register(bell.fileno(), select.POLLIN)
+        else:
+            assert self._selector is not None
+            self._selector.register(bell, selectors.EVENT_READ)
+
+    def interrupt(self) -> None:
+        """End the current or the next :meth:`wait_readable` early (any thread; a no-op unless
+        :meth:`make_interruptible` was called)."""
+        doorbell = self._doorbell
+        if doorbell is not None:
+            with contextlib.suppress(OSError):  # full (already rung) or closed: nothing to do
+                doorbell[0].send(b"\0")
+
     def wait_readable(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: forever) for bytes; False on a timeout or an
+        :meth:`interrupt`."""
         if self._pending is not None and self._pending():
             return True
         if self._poll is not None:
-            return bool(self._poll.poll(None if timeout is None else math.ceil(timeout * 1000)))
-        assert self._selector is not None
-        return bool(self._selector.select(timeout))
+            events = self._poll.poll(None if timeout is None else math.ceil(timeout * 1000))
+            if self._doorbell is None:
+                return bool(events)
+            fds = [fd for fd, _ in events]
+        else:
+            assert self._selector is not None
+            fds = [key.fd for key, _ in self._selector.select(timeout)]
+        if self._doorbell is not None and self._doorbell[1].fileno() in fds:
+            self._silence_doorbell()
+        return self._socket_fd in fds
+
+    def _silence_doorbell(self) -> None:
+        assert self._doorbell is not None
+        with contextlib.suppress(OSError):  # nothing left to read
+            while self._doorbell[1].recv(64):
+                pass
 
     def fill(self) -> None:
         """One read into the frame buffer; raises :class:`StalledRead` on a timeout (a TLS
@@ -164,6 +207,9 @@ class Link:
         self._discard_unread()
         if self._selector is not None:
             self._selector.close()
+        if self._doorbell is not None:
+            for end in self._doorbell:
+                end.close()
         with self._ws.lock:
             self._ws.shutdown()
 
