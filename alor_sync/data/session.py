@@ -74,8 +74,10 @@ class DataSession(SessionActions):
 
     Thread-safety: :meth:`subscribe` and handle methods may be called from any thread;
     :meth:`on_open`, :meth:`on_frame`, :meth:`on_frames_done` and :meth:`on_state` are the
-    transport's callbacks and run on its connection thread; refreshes, retry timers and the
-    silence watchdog run on the control thread.
+    transport's callbacks: ``on_open`` and ``on_state`` run on its connection thread, the frame
+    callbacks on whichever thread reads the link (the connection thread or a dispatch worker
+    reading in its place, one at a time; "network thread" below); refreshes, retry timers and
+    the silence watchdog run on the control thread.
     """
 
     def __init__(
