@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import logging
 import threading
 import time
@@ -314,14 +315,11 @@ class Dispatcher(RouteDrainer):
         """Submit the drains :meth:`deliver` put off into ``routes``, then empty the list.
 
         On a built-in worker that reads a link (see :attr:`lender`), the first route stays with
-        that worker, which drains it as soon as it has lent the reading on.
+        that worker, which drains it once its read is over.
         """
-        schedule = self._schedule
-        keep = self._keep
-        for route in routes:
-            if keep is not None and keep(route):
-                keep = None
-                continue
+        schedule, keep = self._schedule, self._keep
+        kept = bool(routes) and keep is not None and keep(routes[0])
+        for route in itertools.islice(routes, 1 if kept else 0, None):
             schedule(route)
         routes.clear()
 

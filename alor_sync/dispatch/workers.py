@@ -7,11 +7,12 @@ Rules of this module:
   them. What a drain does is the dispatcher's business (``drain``).
 * Owns the pool's side of read turns (:mod:`alor_sync.transport.read_turns`): a parked worker
   takes a link's reading when it is lent (:meth:`WorkerPool.lend`); when a read brings a route
-  to drain, the reading worker keeps it (:meth:`WorkerPool.keep`), lends the reading on to the
-  next parked worker (or gives it back to the link's connection thread) and then drains it:
-  the thread the network woke runs the callback, and no frame waits for a wake-up. A reading
-  worker is recalled as soon as a route has no other worker to drain it, so a link's reading
-  never holds up a route.
+  to drain, the reading worker keeps it (:meth:`WorkerPool.keep`) and drains it in a pause of
+  the reading, then reads on: the thread the network woke runs the callback, and no frame
+  waits for a wake-up. A route whose last such drain was slow is drained only after the
+  reading was lent on (or given back to the link's connection thread). A reading worker is
+  recalled as soon as a route has no other worker to drain it, so a link's reading never
+  holds up a route.
 * The pool's mutex is held for a few bytecodes, never while a route is drained or a link read.
 """
 
@@ -39,7 +40,7 @@ _TAKEN_BACK = "taken back by the connection thread"
 
 class _Reading(threading.local):
     turn: ReadTurn | None = None  # the read turn this worker holds
-    kept: Route | None = None  # a route its current read brought, drained after passing the turn
+    kept: Route | None = None  # a route its current read brought, for this worker to drain
 
 
 class WorkerPool:
@@ -49,10 +50,11 @@ class WorkerPool:
     per submission, the one parked last: with the usual one frame in flight, the same warm thread
     takes every frame, which measured 10-15 % less socket-to-callback latency than waking the
     workers in turn (``SimpleQueue``). A submission while a worker is busy still wakes another
-    one (or recalls one that reads a link), so a blocked callback never holds up other
-    subscriptions. It is also a :class:`~alor_sync.transport.read_turns.Lender`: see the module
-    rules. Routes queued before :meth:`stop` are still drained; the threads are daemons so that a
-    handler stuck forever never blocks interpreter exit.
+    one (or recalls one that reads a link), so a blocked callback holds up other subscriptions
+    at most while it pauses its link's reading (see ``WATCH_INTERVAL``). It is also a
+    :class:`~alor_sync.transport.read_turns.Lender`: see the module rules. Routes queued before
+    :meth:`stop` are still drained; the threads are daemons so that a handler stuck forever
+    never blocks interpreter exit.
     """
 
     def __init__(self, workers: int, drain: Callable[[Route], object]) -> None:
@@ -85,13 +87,9 @@ class WorkerPool:
     def submit(self, route: Route) -> None:
         with self._mutex:
             self._ready.append(route)
-            if not self._parked:
-                turn = self._reader_to_recall()
-                if turn is not None:
-                    turn.recall()
-                return  # every worker is awake and will look at _ready before parking
-            wake = self._parked.pop()
-        wake.release()
+            rouse = self._rouse_locked()
+        if rouse is not None:
+            rouse()
 
     def resubmit(self, route: Route) -> None:
         """Queue ``route`` again from the worker that has just run a full batch of it.
@@ -108,19 +106,19 @@ class WorkerPool:
             ready.append(route)
             if len(ready) == 1:
                 return
-            if not self._parked:
-                turn = self._reader_to_recall()
-                if turn is not None:
-                    turn.recall()
-                return
-            wake = self._parked.pop()
-        wake.release()
+            rouse = self._rouse_locked()
+        if rouse is not None:
+            rouse()
 
-    def _reader_to_recall(self) -> ReadTurn | None:
-        """A worker that reads (or is about to) while a route waits for one (mutex held)."""
+    def _rouse_locked(self) -> Callable[[], None] | None:
+        """How to get a worker to look at ``_ready`` (mutex held; call it after releasing):
+        wake the last parked one, else recall one that reads (or is about to), else nothing:
+        every worker is awake and will look at ``_ready`` before parking."""
+        if self._parked:
+            return self._parked.pop().release
         if self._reading:
-            return self._reading[-1]
-        return self._offered[-1] if self._offered else None
+            return self._reading[-1].recall
+        return self._offered[-1].recall if self._offered else None
 
     def lend(self, turn: ReadTurn) -> bool:
         """Wake the last parked worker to read ``turn``'s link until it passes the turn on;
@@ -135,8 +133,8 @@ class WorkerPool:
 
     def keep(self, route: Route) -> bool:
         """Called with a route a read brought, whose drain token the caller holds: True if the
-        calling thread is a worker reading a link and takes the route itself, right after it
-        has passed its turn on; else the caller submits it."""
+        calling thread is a worker reading a link and drains the route itself once the read is
+        over; else the caller submits it."""
         local = self._local
         turn = local.turn
         if turn is None or local.kept is not None or turn.recalled:

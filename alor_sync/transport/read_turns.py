@@ -2,9 +2,10 @@
 
 Why: a frame handed from the thread that read it to a parked worker waits for that worker to
 wake on another CPU (measured on the 2-vCPU benchmark machine: 40-45 us, more than the whole
-inline read-and-decode of a depth-20 book). When the reader instead drains what it read itself
-and lends the reading to a parked thread first, the wake-up happens while the callback runs,
-off the frame's path (leader/follower). See docs/performance.md.
+inline read-and-decode of a depth-20 book). Instead, the reader drains what it read itself, in
+a pause of its turn, and reads on; only a slow drain goes after the reading was lent to a parked
+thread, whose wake-up then happens while the callback runs (leader/follower). See
+docs/performance.md.
 
 Rules of this module:
 
